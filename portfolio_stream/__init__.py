@@ -1,0 +1,1 @@
+"""Project package: settings, ASGI entry point, URLs and the embedded server."""

@@ -1,0 +1,205 @@
+"""Django settings, read from the environment; the defaults give the embedded mode."""
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import django_stubs_ext
+
+from portfolio_stream.env import env_bool, env_float, env_int, env_list, env_str
+
+# Lets `QuerySet[Model]` and friends be subscripted at run time, as mypy sees them.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("PORTFOLIO_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DJANGO_DEBUG", default=True)
+
+if DEBUG:
+    # Only the embedded/development mode may run on a key everybody can read.
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-embedded-mode-key-do-not-use-in-production")
+else:
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+    if not SECRET_KEY:
+        raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "drf_spectacular",
+    "waffle",
+    "portfolio_stream",
+    "trading",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "waffle.middleware.WaffleMiddleware",
+]
+
+ROOT_URLCONF = "portfolio_stream.urls"
+ASGI_APPLICATION = "portfolio_stream.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL")
+DATABASES: dict[str, dict[str, Any]]
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg 3's pool replaces persistent connections, which Django asks us to
+        # disable under ASGI (CONN_MAX_AGE must stay 0 with a pool).
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
+            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10),
+            "timeout": 10,
+        }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            "OPTIONS": {
+                # Several threads write in embedded mode (requests, worker, market):
+                # WAL lets readers run beside a writer, IMMEDIATE takes the write lock
+                # up front so two writers queue instead of failing mid-transaction.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            # A file, not :memory:, so tests can share it with worker subprocesses.
+            "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},
+        }
+    }
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portfolio",
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            # The PubSub layer: the core layer loses messages under load and crashes
+            # idle consumers with redis-py 8 (see docs/architecture.md).
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL}]},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/portfolio/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Daphne serves no static files itself; the ASGI app does in embedded mode.
+SERVE_STATIC = env_bool("SERVE_STATIC", default=DEBUG)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Money must never pass through float on its way to JSON.
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Portfolio Stream API",
+    "DESCRIPTION": "Accounts, positions and orders of the signed-in trader. "
+    "Money and quantities are decimal strings; times are ISO-8601 UTC.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+WAFFLE_CREATE_MISSING_FLAGS = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Trading -------------------------------------------------------------------------------
+
+# Fernet key for broker credentials at rest; derived from SECRET_KEY when unset, so
+# rotating SECRET_KEY without setting this makes stored broker keys unreadable.
+BROKER_CREDENTIALS_KEY = env_str("BROKER_CREDENTIALS_KEY")
+
+DEMO_STARTING_CASH = "100000.00"
+
+ORDER_WORKER_POLL_INTERVAL_SECONDS = env_float("ORDER_WORKER_POLL_INTERVAL_SECONDS", 0.5)
+# A claimed job whose worker died becomes claimable again after this lease.
+ORDER_JOB_LEASE_SECONDS = env_float("ORDER_JOB_LEASE_SECONDS", 30.0)
+ORDER_JOB_MAX_ATTEMPTS = env_int("ORDER_JOB_MAX_ATTEMPTS", 8)
+ORDER_JOB_MAX_BACKOFF_SECONDS = env_float("ORDER_JOB_MAX_BACKOFF_SECONDS", 60.0)
+
+SIMULATED_MARKET_SEED = env_int("SIMULATED_MARKET_SEED", 20261125)
+SIMULATED_TICK_INTERVAL_SECONDS = env_float("SIMULATED_TICK_INTERVAL_SECONDS", 1.0)
+# Displayed liquidity per price level: a larger market order fills in several parts.
+SIMULATED_MAX_FILL_QTY = env_str("SIMULATED_MAX_FILL_QTY", "500")
+# Emulates the broker's response time after it has accepted an order.
+SIMULATED_BROKER_LATENCY_SECONDS = env_float("SIMULATED_BROKER_LATENCY_SECONDS", 0.0)
+
+POSITION_SYNC_INTERVAL_SECONDS = env_float("POSITION_SYNC_INTERVAL_SECONDS", 60.0)

@@ -1,0 +1,29 @@
+"""Test data builders that go through the real services, so fixtures obey the domain rules."""
+
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+
+from trading.models import BrokerAccount, Instrument
+from trading.services.accounts import account_open_simulated
+
+User = get_user_model()
+
+
+def make_user(username: str = "trader", password: str = "pw-for-tests-1") -> AbstractUser:
+    user: AbstractUser = User.objects.create_user(username=username, password=password)
+    return user
+
+
+def make_account(username: str = "trader", cash: Decimal | str = "100000.00") -> BrokerAccount:
+    return account_open_simulated(user=make_user(username), cash=Decimal(cash))
+
+
+def set_price(symbol: str, price: str, prev_close: str | None = None) -> Instrument:
+    """Put an instrument at a known price (and close) without marking positions."""
+    instrument = Instrument.objects.get(symbol=symbol)
+    instrument.price = Decimal(price)
+    instrument.prev_close = Decimal(prev_close or price)
+    instrument.save()
+    return instrument

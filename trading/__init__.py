@@ -1,0 +1,1 @@
+"""Trading domain: accounts, positions, orders, fills, the order queue and broker gateways."""

@@ -1,0 +1,1 @@
+"""REST API of the trading domain (DRF)."""

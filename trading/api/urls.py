@@ -1,0 +1,3 @@
+"""REST API routes (placeholder until the API module lands)."""
+
+urlpatterns: list[object] = []

@@ -1,0 +1,1 @@
+"""Broker gateways: the seam between our books and a broker (simulated or Alpaca)."""

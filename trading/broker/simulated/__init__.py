@@ -1,0 +1,1 @@
+"""The built-in simulated paper broker: a symbol universe, a price feed and a matching venue."""

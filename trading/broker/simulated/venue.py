@@ -1,0 +1,199 @@
+"""The simulated broker's venue: accepts, matches and cancels orders, emitting trade updates."""
+
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from trading.broker.types import (
+    BrokerNotCancelable,
+    BrokerOrder,
+    BrokerPosition,
+    BrokerRejected,
+    OrderRequest,
+    TradeUpdate,
+    TradeUpdateSink,
+)
+from trading.domain import Holding, holding_after_fill
+from trading.enums import TERMINAL_ORDER_STATUSES, OrderSide, OrderStatus, OrderType
+from trading.models import Instrument, SimulatedOrder, SimulatedPosition
+from trading.money import to_avg_price
+
+
+def to_broker_order(order: SimulatedOrder) -> BrokerOrder:
+    return BrokerOrder(
+        broker_order_id=str(order.broker_order_id),
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=order.side,
+        type=order.type,
+        time_in_force=order.time_in_force,
+        qty=order.qty,
+        limit_price=order.limit_price,
+        filled_qty=order.filled_qty,
+        filled_avg_price=order.filled_avg_price,
+        status=order.status,
+        submitted_at=order.submitted_at,
+        updated_at=order.updated_at,
+    )
+
+
+def _is_marketable(order: SimulatedOrder, price: Decimal) -> bool:
+    if order.type == OrderType.MARKET:
+        return True
+    assert order.limit_price is not None
+    if order.side == OrderSide.BUY:
+        return price <= order.limit_price
+    return price >= order.limit_price
+
+
+def _move_venue_position(order: SimulatedOrder, qty: Decimal, price: Decimal) -> None:
+    row = SimulatedPosition.objects.filter(account_id=order.account_id, symbol=order.symbol).first()
+    holding = Holding(row.qty, row.avg_entry_price, row.avg_entry_price) if row else None
+    after = holding_after_fill(holding, order.side, qty, price)
+    if after is None:
+        if row:
+            row.delete()
+    elif row:
+        row.qty, row.avg_entry_price = after.qty, after.avg_entry_price
+        row.save(update_fields=["qty", "avg_entry_price"])
+    else:
+        SimulatedPosition.objects.create(
+            account_id=order.account_id,
+            symbol=order.symbol,
+            qty=after.qty,
+            avg_entry_price=after.avg_entry_price,
+        )
+
+
+def _execute(
+    order: SimulatedOrder, price: Decimal, max_fill_qty: Decimal, now: datetime
+) -> TradeUpdate:
+    """Fill as much of the order as the displayed liquidity allows, at `price`."""
+    qty = min(order.qty - order.filled_qty, max_fill_qty)
+    previous_notional = order.filled_qty * (order.filled_avg_price or Decimal("0"))
+    order.filled_qty += qty
+    order.filled_avg_price = to_avg_price((previous_notional + qty * price) / order.filled_qty)
+    order.executions += 1
+    filled = order.filled_qty == order.qty
+    order.status = OrderStatus.FILLED if filled else OrderStatus.PARTIALLY_FILLED
+    order.updated_at = now
+    order.save()
+    _move_venue_position(order, qty, price)
+    position = SimulatedPosition.objects.filter(
+        account_id=order.account_id, symbol=order.symbol
+    ).first()
+    return TradeUpdate(
+        event="fill" if filled else "partial_fill",
+        order=to_broker_order(order),
+        timestamp=now,
+        execution_id=f"{order.broker_order_id}-{order.executions}",
+        price=price,
+        qty=qty,
+        position_qty=position.qty if position else Decimal("0"),
+    )
+
+
+def match_orders(
+    orders: Iterable[SimulatedOrder],
+    price: Decimal,
+    sink: TradeUpdateSink,
+    max_fill_qty: Decimal,
+) -> int:
+    """Fill every marketable order at `price`; the caller holds the transaction."""
+    executions = 0
+    for order in orders:
+        if order.status in TERMINAL_ORDER_STATUSES or not _is_marketable(order, price):
+            continue
+        sink(order.account_id, _execute(order, price, max_fill_qty, timezone.now()))
+        executions += 1
+    return executions
+
+
+def match_symbol(symbol: str, price: Decimal, sink: TradeUpdateSink, max_fill_qty: Decimal) -> int:
+    """A new price reached the venue: work the open orders in that symbol, oldest first."""
+    with transaction.atomic():
+        open_orders = (
+            SimulatedOrder.objects.select_for_update()
+            .filter(symbol=symbol)
+            .exclude(status__in=TERMINAL_ORDER_STATUSES)
+            .order_by("submitted_at")
+        )
+        return match_orders(list(open_orders), price, sink, max_fill_qty)
+
+
+class SimulatedGateway:
+    """BrokerGateway for one account at the simulated venue."""
+
+    def __init__(
+        self,
+        account_id: int,
+        sink: TradeUpdateSink,
+        *,
+        max_fill_qty: Decimal,
+        latency_seconds: float = 0.0,
+    ) -> None:
+        self._account_id = account_id
+        self._sink = sink
+        self._max_fill_qty = max_fill_qty
+        self._latency_seconds = latency_seconds
+
+    def submit_order(self, request: OrderRequest) -> BrokerOrder:
+        instrument = Instrument.objects.filter(symbol=request.symbol, tradable=True).first()
+        if instrument is None or instrument.price is None:
+            raise BrokerRejected(f"asset {request.symbol} is not tradable")
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                order = SimulatedOrder.objects.create(
+                    account_id=self._account_id,
+                    client_order_id=request.client_order_id,
+                    symbol=request.symbol,
+                    side=request.side,
+                    type=request.type,
+                    time_in_force=request.time_in_force,
+                    qty=request.qty,
+                    limit_price=request.limit_price,
+                    status=OrderStatus.NEW,
+                    submitted_at=now,
+                    updated_at=now,
+                )
+                accepted = to_broker_order(order)
+                self._sink(self._account_id, TradeUpdate("new", accepted, now))
+                # A marketable order meets the displayed liquidity at once.
+                match_orders([order], instrument.price, self._sink, self._max_fill_qty)
+        except IntegrityError:
+            raise BrokerRejected("client_order_id must be unique") from None
+        # The broker has the order; its answer is still on the wire.
+        time.sleep(self._latency_seconds)
+        return accepted
+
+    def cancel_order(self, broker_order_id: str) -> None:
+        with transaction.atomic():
+            order = (
+                SimulatedOrder.objects.select_for_update()
+                .filter(account_id=self._account_id, broker_order_id=broker_order_id)
+                .first()
+            )
+            if order is None:
+                raise BrokerRejected("order not found")
+            if order.status in TERMINAL_ORDER_STATUSES:
+                raise BrokerNotCancelable(f"order is not cancelable (status {order.status})")
+            now = timezone.now()
+            order.status = OrderStatus.CANCELED
+            order.updated_at = now
+            order.save(update_fields=["status", "updated_at"])
+            self._sink(self._account_id, TradeUpdate("canceled", to_broker_order(order), now))
+
+    def get_order_by_client_id(self, client_order_id: str) -> BrokerOrder | None:
+        order = SimulatedOrder.objects.filter(
+            account_id=self._account_id, client_order_id=client_order_id
+        ).first()
+        return to_broker_order(order) if order else None
+
+    def list_positions(self) -> list[BrokerPosition]:
+        rows = SimulatedPosition.objects.filter(account_id=self._account_id).order_by("symbol")
+        return [BrokerPosition(r.symbol, r.qty, r.avg_entry_price) for r in rows]

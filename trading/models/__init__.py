@@ -1,0 +1,17 @@
+"""Models of the trading domain."""
+
+from trading.models.accounts import BrokerAccount, Instrument
+from trading.models.orders import Fill, Order, Position
+from trading.models.queue import OrderJob
+from trading.models.simulated import SimulatedOrder, SimulatedPosition
+
+__all__ = [
+    "BrokerAccount",
+    "Fill",
+    "Instrument",
+    "Order",
+    "OrderJob",
+    "Position",
+    "SimulatedOrder",
+    "SimulatedPosition",
+]

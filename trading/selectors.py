@@ -1,0 +1,71 @@
+"""Read selectors of the trading domain; views, the API and the stream read through these."""
+
+import uuid
+from dataclasses import dataclass
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.db.models import QuerySet
+
+from trading.enums import OPEN_ORDER_STATUSES, StreamChannel
+from trading.models import BrokerAccount, Fill, Order, Position
+
+ORDER_STATUS_FILTERS = ("open", "closed", "all")
+
+
+def account_get_for_user(*, user: AbstractBaseUser) -> BrokerAccount | None:
+    return BrokerAccount.objects.filter(user_id=user.pk).first()
+
+
+def position_list(*, account: BrokerAccount) -> QuerySet[Position]:
+    return Position.objects.filter(account=account).order_by("symbol")
+
+
+def order_list(*, account: BrokerAccount, status: str = "open") -> QuerySet[Order]:
+    """Orders newest first; `status` is open, closed or all (Alpaca's query values)."""
+    orders = Order.objects.filter(account=account).order_by("-submitted_at", "-pk")
+    if status == "open":
+        return orders.filter(status__in=OPEN_ORDER_STATUSES)
+    if status == "closed":
+        return orders.exclude(status__in=OPEN_ORDER_STATUSES)
+    return orders
+
+
+def order_get(*, account: BrokerAccount, order_id: uuid.UUID | str) -> Order | None:
+    """The account's order, or None: another account's order looks exactly like a missing one."""
+    return Order.objects.filter(account=account, pk=order_id).first()
+
+
+def fill_list_recent(*, account: BrokerAccount, limit: int = 20) -> QuerySet[Fill]:
+    return Fill.objects.filter(account=account).order_by("-executed_at", "-pk")[:limit]
+
+
+@dataclass(frozen=True)
+class PortfolioSnapshot:
+    """Everything the live page needs, with the seq of each channel it is consistent with."""
+
+    account: BrokerAccount
+    positions: list[Position]
+    open_orders: list[Order]
+    recent_fills: list[Fill]
+    seq: dict[str, int]
+
+
+def portfolio_snapshot_get(*, account_id: int) -> PortfolioSnapshot:
+    """Read the seqs first, then the rows: anything at or below a seq is in the rows.
+
+    A change committed between the two reads is in the rows too and arrives again as an
+    event above the seq; events carry whole rows, so applying it twice is harmless.
+    """
+    with transaction.atomic():
+        account = BrokerAccount.objects.get(pk=account_id)
+        seq = {
+            StreamChannel.POSITIONS.value: account.positions_seq,
+            StreamChannel.ORDERS.value: account.orders_seq,
+            StreamChannel.ACCOUNT.value: account.account_seq,
+        }
+        positions = list(position_list(account=account))
+        open_orders = list(order_list(account=account, status="open"))
+        recent_fills = list(fill_list_recent(account=account))
+        account.refresh_from_db()
+    return PortfolioSnapshot(account, positions, open_orders, recent_fills, seq)

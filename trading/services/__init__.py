@@ -1,0 +1,1 @@
+"""Write services of the trading domain; each runs in one transaction and signals after commit."""

@@ -1,0 +1,69 @@
+"""Helpers every service shares: locking the account and emitting domain signals."""
+
+import copy
+import logging
+from typing import Any
+
+from django.db import close_old_connections, connection, transaction
+from django.dispatch import Signal
+
+from trading.enums import StreamChannel
+from trading.models import BrokerAccount
+
+logger = logging.getLogger(__name__)
+
+_SEQ_FIELD = {
+    StreamChannel.POSITIONS: "positions_seq",
+    StreamChannel.ORDERS: "orders_seq",
+    StreamChannel.ACCOUNT: "account_seq",
+}
+
+
+class DomainError(Exception):
+    """A business rule refused the request; `field` names the input at fault, if any."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+def account_lock(account_id: int) -> BrokerAccount:
+    """Lock the account row: every change to an account's books is serialized through it."""
+    return BrokerAccount.objects.select_for_update().get(pk=account_id)
+
+
+def emit(account: BrokerAccount, channel: StreamChannel, signal: Signal, /, **payload: Any) -> int:
+    """Assign the channel's next seq in this transaction and send `signal` after commit."""
+    field = _SEQ_FIELD[channel]
+    seq = getattr(account, field) + 1
+    setattr(account, field, seq)
+    BrokerAccount.objects.filter(pk=account.pk).update(**{field: seq})
+    # Copies, so later changes in the same transaction don't leak into this event.
+    frozen = {key: copy.copy(value) for key, value in payload.items()}
+
+    def send() -> None:
+        for receiver, result in signal.send_robust(
+            sender=BrokerAccount, account_id=account.pk, seq=seq, **frozen
+        ):
+            if isinstance(result, Exception):
+                logger.error(
+                    "receiver %r failed for %s seq %d",
+                    receiver,
+                    channel,
+                    seq,
+                    exc_info=result,
+                )
+
+    transaction.on_commit(send, robust=True)
+    return seq
+
+
+def connections_recycle() -> None:
+    """Drop broken or expired DB connections between iterations of a long-running loop.
+
+    Skipped inside a transaction (a test's, say): Django would close it mid-flight.
+    """
+    if not connection.in_atomic_block:
+        close_old_connections()

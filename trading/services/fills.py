@@ -1,0 +1,132 @@
+"""Trade updates from any broker: fills into positions and cash, statuses into orders."""
+
+import logging
+
+from django.db import transaction
+
+from trading import signals
+from trading.broker.types import TradeUpdate
+from trading.domain import Holding, cash_after_fill, holding_after_fill
+from trading.enums import OrderStatus, StreamChannel
+from trading.models import BrokerAccount, Fill, Order, Position
+from trading.money import to_avg_price
+from trading.services.accounts import account_refresh
+from trading.services.common import account_lock, emit
+from trading.services.orders import order_status_advance
+from trading.services.positions import position_write
+
+logger = logging.getLogger(__name__)
+
+FILL_EVENTS = frozenset({"fill", "partial_fill"})
+# Alpaca's trade_updates events that name an order status of the same spelling.
+STATUS_EVENTS = frozenset(
+    {
+        "new",
+        "accepted",
+        "pending_new",
+        "canceled",
+        "expired",
+        "rejected",
+        "done_for_day",
+        "replaced",
+        "pending_cancel",
+        "pending_replace",
+        "stopped",
+        "suspended",
+        "calculated",
+    }
+)
+
+
+def _order_for_update(account: BrokerAccount, update: TradeUpdate) -> Order:
+    """Our order for the event, created when the order was placed outside this app."""
+    broker = update.order
+    order = (
+        Order.objects.select_for_update()
+        .filter(account=account, client_order_id=broker.client_order_id)
+        .first()
+    )
+    if order is not None:
+        return order
+    return Order.objects.create(
+        account=account,
+        client_order_id=broker.client_order_id,
+        broker_order_id=broker.broker_order_id,
+        symbol=broker.symbol,
+        side=broker.side,
+        type=broker.type,
+        time_in_force=broker.time_in_force,
+        qty=broker.qty,
+        limit_price=broker.limit_price,
+        status=OrderStatus.NEW,
+        submitted_at=broker.submitted_at,
+    )
+
+
+def _apply_fill(account: BrokerAccount, order: Order, update: TradeUpdate) -> None:
+    assert update.execution_id and update.qty and update.price
+    qty, price = update.qty, update.price
+    fill = Fill.objects.create(
+        account=account,
+        order=order,
+        execution_id=update.execution_id,
+        symbol=order.symbol,
+        side=order.side,
+        qty=qty,
+        price=price,
+        executed_at=update.timestamp,
+    )
+    previous_notional = order.filled_qty * (order.filled_avg_price or 0)
+    order.filled_qty += qty
+    order.filled_avg_price = to_avg_price((previous_notional + qty * price) / order.filled_qty)
+    order.broker_order_id = order.broker_order_id or update.order.broker_order_id
+    if order.filled_qty >= order.qty:
+        order.status = OrderStatus.FILLED
+        order.filled_at = update.timestamp
+    elif order.status != OrderStatus.PENDING_CANCEL:
+        order.status = OrderStatus.PARTIALLY_FILLED
+    order.save()
+
+    position = Position.objects.filter(account=account, symbol=order.symbol).first()
+    holding = (
+        Holding(position.qty, position.avg_entry_price, position.lastday_price)
+        if position
+        else None
+    )
+    after = holding_after_fill(holding, order.side, qty, price)
+    current = position.current_price if position else price
+    account.cash = cash_after_fill(account.cash, order.side, qty, price)
+    account.save(update_fields=["cash", "updated_at"])
+
+    emit(account, StreamChannel.ORDERS, signals.trade_executed, fill=fill, order=order)
+    emit(account, StreamChannel.ORDERS, signals.order_updated, order=order)
+    position_write(account, order.symbol, after, current)
+    account_refresh(account)
+
+
+def trade_update_apply(account_id: int, update: TradeUpdate) -> bool:
+    """Apply one broker event exactly once; returns False for duplicates and stale events."""
+    with transaction.atomic():
+        account = account_lock(account_id)
+        order = _order_for_update(account, update)
+        if update.event in FILL_EVENTS:
+            if Fill.objects.filter(execution_id=update.execution_id).exists():
+                logger.info("duplicate execution %s ignored", update.execution_id)
+                return False
+            if not update.qty or order.filled_qty + update.qty > order.qty:
+                logger.error(
+                    "execution %s overfills order %s; ignored",
+                    update.execution_id,
+                    order.pk,
+                )
+                return False
+            _apply_fill(account, order, update)
+            return True
+        if update.event not in STATUS_EVENTS:
+            logger.warning("unknown trade update event %r ignored", update.event)
+            return False
+        if order.broker_order_id is None:
+            order.broker_order_id = update.order.broker_order_id
+            order.save(update_fields=["broker_order_id", "updated_at"])
+        reason = update.reason or ("rejected by the broker" if update.event == "rejected" else "")
+        return order_status_advance(account, order, update.event, reason=reason)

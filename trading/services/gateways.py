@@ -1,0 +1,29 @@
+"""Picks the broker gateway of an account."""
+
+from decimal import Decimal
+
+from django.conf import settings
+
+from trading.broker.gateway import BrokerGateway
+from trading.broker.simulated.venue import SimulatedGateway
+from trading.broker.types import BrokerAuthError
+from trading.enums import BrokerProvider
+from trading.models import BrokerAccount
+from trading.services.fills import trade_update_apply
+
+
+def simulated_max_fill_qty() -> Decimal:
+    return Decimal(settings.SIMULATED_MAX_FILL_QTY)
+
+
+def gateway_for_account(account: BrokerAccount) -> BrokerGateway:
+    """The gateway that talks to this account's broker."""
+    if account.provider == BrokerProvider.SIMULATED:
+        return SimulatedGateway(
+            account.pk,
+            trade_update_apply,
+            max_fill_qty=simulated_max_fill_qty(),
+            latency_seconds=settings.SIMULATED_BROKER_LATENCY_SECONDS,
+        )
+    # The Alpaca gateway arrives with the Alpaca integration; until then say so plainly.
+    raise BrokerAuthError(f"the {account.provider} gateway is not available in this version")

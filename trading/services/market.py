@@ -1,0 +1,66 @@
+"""The simulated market loop: price ticks mark positions and work the venue's open orders."""
+
+import logging
+import threading
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+
+from trading.broker.simulated.market import RandomWalkFeed
+from trading.broker.simulated.venue import match_symbol
+from trading.models import Instrument
+from trading.services.accounts import trading_day_today
+from trading.services.common import connections_recycle
+from trading.services.fills import trade_update_apply
+from trading.services.gateways import simulated_max_fill_qty
+from trading.services.prices import price_apply, trading_day_roll
+
+logger = logging.getLogger(__name__)
+
+
+def feed_from_instruments(*, seed: int) -> RandomWalkFeed:
+    """A feed that continues from the stored prices, so a restart does not jump."""
+    prices = dict(
+        Instrument.objects.filter(tradable=True, price__isnull=False).values_list("symbol", "price")
+    )
+    return RandomWalkFeed({s: Decimal(p) for s, p in prices.items()}, seed=seed)
+
+
+class SimulatedMarket:
+    """The feed plus the trading day it is in."""
+
+    def __init__(self, feed: RandomWalkFeed) -> None:
+        self.feed = feed
+        self.trading_day: date | None = None
+
+
+def market_tick(market: SimulatedMarket) -> int:
+    """Advance the feed one step and apply every moved price; returns the number of ticks."""
+    today = trading_day_today()
+    if market.trading_day != today:
+        trading_day_roll(today=today)
+        market.trading_day = today
+    ticks = market.feed.next_ticks()
+    max_fill_qty = simulated_max_fill_qty()
+    for tick in ticks:
+        now = timezone.now()
+        price_apply(symbol=tick.symbol, price=tick.price, at=now)
+        match_symbol(tick.symbol, tick.price, trade_update_apply, max_fill_qty)
+    return len(ticks)
+
+
+def run_market(*, stop: threading.Event, interval_seconds: float | None = None) -> None:
+    """Tick the simulated market until `stop` is set; errors are logged, never fatal."""
+    interval = interval_seconds or settings.SIMULATED_TICK_INTERVAL_SECONDS
+    market = SimulatedMarket(feed_from_instruments(seed=settings.SIMULATED_MARKET_SEED))
+    logger.info(
+        "simulated market: %d symbols, a tick every %.2fs", len(market.feed.prices), interval
+    )
+    while not stop.wait(interval):
+        try:
+            connections_recycle()
+            market_tick(market)
+        except Exception:
+            logger.exception("simulated market tick failed; continuing")

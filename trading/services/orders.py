@@ -1,0 +1,232 @@
+"""Order services: submit, request a cancel, and apply the broker's view of an order."""
+
+import re
+import uuid
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from trading import signals
+from trading.broker.types import BrokerOrder
+from trading.domain import order_reservation
+from trading.enums import (
+    TERMINAL_ORDER_STATUSES,
+    JobKind,
+    JobStatus,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    StreamChannel,
+    TimeInForce,
+)
+from trading.models import BrokerAccount, Instrument, Order, OrderJob, Position
+from trading.money import PRICE_PLACES, QTY_PLACES, ZERO
+from trading.services.accounts import account_refresh
+from trading.services.common import DomainError, account_lock, emit
+
+SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.]{0,15}$")
+MAX_ORDER_QTY = Decimal("1000000")
+
+# How far along an order's life a status is; an update never moves an order back.
+_STATUS_RANK = {
+    OrderStatus.PENDING_NEW: 0,
+    OrderStatus.ACCEPTED: 1,
+    OrderStatus.NEW: 1,
+    OrderStatus.ACCEPTED_FOR_BIDDING: 1,
+    OrderStatus.PENDING_REPLACE: 2,
+    OrderStatus.PARTIALLY_FILLED: 2,
+    OrderStatus.PENDING_CANCEL: 2,
+    OrderStatus.STOPPED: 2,
+    OrderStatus.SUSPENDED: 2,
+    OrderStatus.CALCULATED: 2,
+}
+_TERMINAL_RANK = 3
+
+
+def status_rank(status: str) -> int:
+    return _TERMINAL_RANK if status in TERMINAL_ORDER_STATUSES else _STATUS_RANK.get(status, 1)
+
+
+def _validate(
+    account: BrokerAccount,
+    symbol: str,
+    side: str,
+    qty: Decimal,
+    order_type: str,
+    limit_price: Decimal | None,
+) -> Instrument:
+    if side not in OrderSide.values:
+        raise DomainError("Side must be buy or sell.", field="side")
+    if order_type not in OrderType.values:
+        raise DomainError("Type must be market or limit.", field="type")
+    if qty <= 0:
+        raise DomainError("Quantity must be greater than zero.", field="qty")
+    if qty > MAX_ORDER_QTY or qty != qty.quantize(QTY_PLACES):
+        raise DomainError(
+            f"Quantity must be at most {MAX_ORDER_QTY} with at most 6 decimals.",
+            field="qty",
+        )
+    if order_type == OrderType.LIMIT:
+        if limit_price is None:
+            raise DomainError("A limit order needs a limit price.", field="limit_price")
+        if limit_price <= 0 or limit_price != limit_price.quantize(PRICE_PLACES):
+            raise DomainError(
+                "Limit price must be positive with at most 4 decimals.",
+                field="limit_price",
+            )
+    elif limit_price is not None:
+        raise DomainError("A market order takes no limit price.", field="limit_price")
+    instrument = Instrument.objects.filter(symbol=symbol).first()
+    if not SYMBOL_PATTERN.match(symbol) or instrument is None:
+        raise DomainError(f"Unknown symbol {symbol!r}.", field="symbol", code="unknown_symbol")
+    if not instrument.tradable or instrument.price is None:
+        raise DomainError(f"{symbol} is not tradable right now.", field="symbol")
+    return instrument
+
+
+def _check_buying_power(
+    account: BrokerAccount, side: str, qty: Decimal, price: Decimal, symbol: str
+) -> None:
+    held = Position.objects.filter(account=account, symbol=symbol).values_list("qty", flat=True)
+    needed = order_reservation(side, qty, price, next(iter(held), ZERO))
+    if needed > account.buying_power:
+        raise DomainError(
+            f"Insufficient buying power: this order needs ${needed:,} "
+            f"and ${account.buying_power:,} is available.",
+            field="qty",
+            code="insufficient_buying_power",
+        )
+
+
+def order_submit(
+    *,
+    account: BrokerAccount,
+    symbol: str,
+    side: str,
+    qty: Decimal,
+    type: str,  # noqa: A002 - the public API's field name
+    limit_price: Decimal | None = None,
+    time_in_force: str = TimeInForce.DAY,
+    client_order_id: str | None = None,
+) -> Order:
+    """Create the order and its submit job in one transaction; the worker carries it out."""
+    symbol = symbol.strip().upper()
+    if client_order_id:
+        existing = Order.objects.filter(client_order_id=client_order_id).first()
+        if existing is not None:
+            if existing.account_id != account.pk:
+                raise DomainError("client_order_id is already in use.", field="client_order_id")
+            return existing  # a retried request: the same order, not a second one
+    if time_in_force not in TimeInForce.values:
+        raise DomainError("Time in force must be day, gtc or ioc.", field="time_in_force")
+    with transaction.atomic():
+        account = account_lock(account.pk)
+        instrument = _validate(account, symbol, side, qty, type, limit_price)
+        price = limit_price or instrument.price
+        assert price is not None  # _validate refuses instruments without a price
+        _check_buying_power(account, side, qty, price, symbol)
+        order = Order.objects.create(
+            account=account,
+            client_order_id=client_order_id or uuid.uuid4().hex,
+            symbol=symbol,
+            side=side,
+            type=type,
+            time_in_force=time_in_force,
+            qty=qty,
+            limit_price=limit_price,
+            status=OrderStatus.PENDING_NEW,
+            submitted_at=timezone.now(),
+        )
+        OrderJob.objects.create(order=order, kind=JobKind.SUBMIT)
+        emit(account, StreamChannel.ORDERS, signals.order_updated, order=order)
+        account_refresh(account)
+        transaction.on_commit(lambda: signals.order_job_queued.send(sender=Order))
+    return order
+
+
+def order_cancel_request(*, account: BrokerAccount, order_id: uuid.UUID | str) -> Order:
+    """Ask for a cancel: at once if the broker never saw the order, else through the queue."""
+    with transaction.atomic():
+        account = account_lock(account.pk)
+        order = Order.objects.select_for_update().get(pk=order_id, account=account)
+        if order.status in TERMINAL_ORDER_STATUSES:
+            raise DomainError(
+                f"This order is already {order.get_status_display().lower()} "
+                "and can no longer be canceled.",
+                code="not_cancelable",
+            )
+        if order.status == OrderStatus.PENDING_CANCEL:
+            return order
+        unsent = OrderJob.objects.filter(
+            order=order, kind=JobKind.SUBMIT, status=JobStatus.QUEUED
+        ).update(
+            status=JobStatus.DONE,
+            finished_at=timezone.now(),
+            last_error="canceled before submission",
+        )
+        if unsent and order.broker_order_id is None:
+            _set_status(account, order, OrderStatus.CANCELED)
+        else:
+            _set_status(account, order, OrderStatus.PENDING_CANCEL)
+            OrderJob.objects.create(order=order, kind=JobKind.CANCEL)
+            transaction.on_commit(lambda: signals.order_job_queued.send(sender=Order))
+        account_refresh(account)
+    return order
+
+
+def _set_status(account: BrokerAccount, order: Order, status: str, reason: str = "") -> None:
+    now = timezone.now()
+    order.status = status
+    if status == OrderStatus.CANCELED:
+        order.canceled_at = order.canceled_at or now
+    elif status == OrderStatus.EXPIRED:
+        order.expired_at = order.expired_at or now
+    elif status == OrderStatus.REJECTED:
+        order.failed_at = order.failed_at or now
+        order.reject_reason = reason or order.reject_reason
+    order.save()
+    emit(account, StreamChannel.ORDERS, signals.order_updated, order=order)
+
+
+def order_status_advance(
+    account: BrokerAccount, order: Order, status: str, *, reason: str = ""
+) -> bool:
+    """Move the order forward to `status`; stale or backward updates are ignored."""
+    if status == order.status or status_rank(status) < status_rank(order.status):
+        return False
+    if order.status in TERMINAL_ORDER_STATUSES:
+        return False
+    _set_status(account, order, status, reason)
+    if status in TERMINAL_ORDER_STATUSES:
+        account_refresh(account)  # releases the buying power the order held
+    return True
+
+
+def order_lock(order_id: uuid.UUID) -> tuple[BrokerAccount, Order]:
+    """Lock the order's account, then the order: the one lock order every service follows."""
+    account_id = Order.objects.values_list("account_id", flat=True).get(pk=order_id)
+    account = account_lock(account_id)
+    return account, Order.objects.select_for_update().get(pk=order_id)
+
+
+def order_apply_broker_state(*, order_id: uuid.UUID, broker_order: BrokerOrder) -> Order:
+    """Record what the broker says about our order (its id and status) after a call."""
+    with transaction.atomic():
+        account, order = order_lock(order_id)
+        if order.broker_order_id != broker_order.broker_order_id:
+            order.broker_order_id = broker_order.broker_order_id
+            order.save(update_fields=["broker_order_id", "updated_at"])
+        if broker_order.status != OrderStatus.PARTIALLY_FILLED:
+            # Fill statuses arrive with their fills (trade updates), never bare.
+            if broker_order.status != OrderStatus.FILLED:
+                order_status_advance(account, order, broker_order.status)
+    return order
+
+
+def order_reject(*, order_id: uuid.UUID, reason: str) -> Order:
+    """The broker refused the order: end it as rejected with the broker's reason."""
+    with transaction.atomic():
+        account, order = order_lock(order_id)
+        order_status_advance(account, order, OrderStatus.REJECTED, reason=reason)
+    return order

@@ -1,0 +1,18 @@
+"""Domain signals, sent after commit by the services; `realtime` listens, `trading` never imports it.
+
+Every signal carries `account_id`, `seq` (the channel's sequence number assigned in the
+transaction that made the change) and a copy of the changed object as it was committed.
+"""
+
+from django.dispatch import Signal
+
+# kwargs: account_id, seq, order
+order_updated = Signal()
+# kwargs: account_id, seq, fill, order
+trade_executed = Signal()
+# kwargs: account_id, seq, position (qty 0 means the position was closed)
+position_changed = Signal()
+# kwargs: account_id, seq, account
+account_changed = Signal()
+# kwargs: none; an order job was queued (wakes an in-process worker at once)
+order_job_queued = Signal()

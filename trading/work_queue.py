@@ -1,0 +1,121 @@
+"""The durable order work queue: claim under a lease, finish, retry with backoff.
+
+Why not django-tasks-db: a worker killed mid-task leaves its task RUNNING forever there,
+and it has no retries. Here a claim is a lease: a job whose worker died is claimed
+again once `locked_until` passes, and the worker's reconciliation with the broker
+(by client_order_id) makes that second run harmless.
+"""
+
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from trading.enums import JobStatus
+from trading.models import OrderJob
+
+logger = logging.getLogger(__name__)
+
+
+def _claimable(now: "timezone.datetime") -> "Q":
+    return Q(status=JobStatus.QUEUED, run_after__lte=now) | Q(
+        status=JobStatus.RUNNING, locked_until__lt=now
+    )
+
+
+def job_claim_next(*, worker_id: str) -> OrderJob | None:
+    """Take the oldest due job whose order has no earlier unfinished job, or None."""
+    now = timezone.now()
+    earlier_unfinished = OrderJob.objects.filter(
+        order=OuterRef("order"),
+        id__lt=OuterRef("id"),
+        status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
+    )
+    with transaction.atomic():
+        # SKIP LOCKED keeps two PostgreSQL workers off the same row; the guarded
+        # update below is what makes the claim safe on SQLite too.
+        job = (
+            OrderJob.objects.select_for_update(skip_locked=True)
+            .filter(_claimable(now))
+            .exclude(Exists(earlier_unfinished))
+            .order_by("id")
+            .first()
+        )
+        if job is None:
+            return None
+        if job.attempts >= settings.ORDER_JOB_MAX_ATTEMPTS:
+            job_fail(job, error=job.last_error or "lease expired too many times")
+            return None
+        claimed = OrderJob.objects.filter(
+            pk=job.pk, status=job.status, attempts=job.attempts
+        ).update(
+            status=JobStatus.RUNNING,
+            attempts=F("attempts") + 1,
+            locked_by=worker_id,
+            locked_until=now + timedelta(seconds=settings.ORDER_JOB_LEASE_SECONDS),
+        )
+        if not claimed:
+            return None
+        if job.status == JobStatus.RUNNING:
+            logger.warning("job %s: lease of %s expired; reclaimed", job.pk, job.locked_by)
+    job.refresh_from_db()
+    return job
+
+
+def _release(job: OrderJob, worker_id: str, **changes: object) -> bool:
+    """Apply `changes` if this worker still holds the job's lease."""
+    updated = OrderJob.objects.filter(
+        pk=job.pk, status=JobStatus.RUNNING, locked_by=worker_id
+    ).update(locked_until=None, **changes)
+    if not updated:
+        logger.warning("job %s: lease lost before release by %s", job.pk, worker_id)
+    return bool(updated)
+
+
+def job_complete(job: OrderJob, *, worker_id: str) -> bool:
+    return _release(job, worker_id, status=JobStatus.DONE, finished_at=timezone.now())
+
+
+def retry_delay_seconds(attempts: int) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, 2^attempts)]."""
+    ceiling = min(settings.ORDER_JOB_MAX_BACKOFF_SECONDS, 2.0**attempts)
+    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
+
+
+def job_retry(job: OrderJob, *, worker_id: str, error: str) -> bool:
+    """Queue the job again after a backoff, or fail it when out of attempts."""
+    if job.attempts >= settings.ORDER_JOB_MAX_ATTEMPTS:
+        return job_fail(job, error=error, worker_id=worker_id)
+    run_after = timezone.now() + timedelta(seconds=retry_delay_seconds(job.attempts))
+    return _release(
+        job,
+        worker_id,
+        status=JobStatus.QUEUED,
+        run_after=run_after,
+        last_error=error[:2000],
+    )
+
+
+def job_fail(job: OrderJob, *, error: str, worker_id: str | None = None) -> bool:
+    """Give up on the job; it stays visible in the admin, where it can be queued again."""
+    logger.error("job %s (%s order %s) failed: %s", job.pk, job.kind, job.order_id, error)
+    changes = {
+        "status": JobStatus.FAILED,
+        "finished_at": timezone.now(),
+        "last_error": error[:2000],
+    }
+    if worker_id is None:
+        OrderJob.objects.filter(pk=job.pk).update(locked_until=None, **changes)
+        return True
+    return _release(job, worker_id, **changes)
+
+
+def jobs_requeue(job_ids: list[int]) -> int:
+    """Operator action: give failed jobs a fresh set of attempts."""
+    return OrderJob.objects.filter(pk__in=job_ids, status=JobStatus.FAILED).update(
+        status=JobStatus.QUEUED, attempts=0, run_after=timezone.now(), finished_at=None
+    )

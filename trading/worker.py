@@ -1,0 +1,135 @@
+"""The order worker: carries queued submits and cancels to the account's broker."""
+
+import logging
+import os
+import socket
+import threading
+
+from django.db import transaction
+
+from trading.broker.gateway import BrokerGateway
+from trading.broker.types import (
+    BrokerAuthError,
+    BrokerNotCancelable,
+    BrokerRejected,
+    BrokerUnavailable,
+    OrderRequest,
+)
+from trading.enums import TERMINAL_ORDER_STATUSES, JobKind, OrderStatus
+from trading.models import Order, OrderJob
+from trading.services.common import connections_recycle
+from trading.services.gateways import gateway_for_account
+from trading.services.orders import (
+    order_apply_broker_state,
+    order_lock,
+    order_reject,
+    order_status_advance,
+)
+from trading.work_queue import job_claim_next, job_complete, job_fail, job_retry
+
+logger = logging.getLogger(__name__)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _submit(order: Order, gateway: BrokerGateway) -> None:
+    """processOrderSubmit: reconcile first, so a re-run never places the order twice."""
+    if order.status in TERMINAL_ORDER_STATUSES or order.broker_order_id:
+        return
+    known = gateway.get_order_by_client_id(order.client_order_id)
+    if known is None:
+        request = OrderRequest(
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            type=order.type,
+            time_in_force=order.time_in_force,
+            qty=order.qty,
+            limit_price=order.limit_price,
+        )
+        try:
+            known = gateway.submit_order(request)
+        except BrokerRejected as rejection:
+            order_reject(order_id=order.pk, reason=str(rejection))
+            return
+    order_apply_broker_state(order_id=order.pk, broker_order=known)
+
+
+def _cancel_locally(order: Order) -> None:
+    with transaction.atomic():
+        account, locked = order_lock(order.pk)
+        order_status_advance(account, locked, OrderStatus.CANCELED)
+
+
+def _cancel(order: Order, gateway: BrokerGateway) -> None:
+    """processOrderCancel: the broker's answer arrives as a `canceled` trade update."""
+    if order.status in TERMINAL_ORDER_STATUSES:
+        return
+    known = gateway.get_order_by_client_id(order.client_order_id)
+    if known is None:
+        _cancel_locally(order)  # the broker never had it: nothing to cancel there
+        return
+    order_apply_broker_state(order_id=order.pk, broker_order=known)
+    try:
+        gateway.cancel_order(known.broker_order_id)
+    except BrokerNotCancelable:
+        # It filled (or ended) first; that outcome reaches us as its own trade update.
+        logger.info("order %s was no longer cancelable at the broker", order.pk)
+
+
+def job_execute(job: OrderJob) -> None:
+    """Run one claimed job against the broker; raises broker errors to the caller."""
+    order = Order.objects.select_related("account").get(pk=job.order_id)
+    gateway = gateway_for_account(order.account)
+    if job.kind == JobKind.SUBMIT:
+        _submit(order, gateway)
+    else:
+        _cancel(order, gateway)
+
+
+def job_run(job: OrderJob, *, worker_id: str) -> None:
+    """Execute a job and record its outcome: done, retried later, or failed."""
+    try:
+        job_execute(job)
+    except BrokerUnavailable as error:
+        logger.warning("job %s: broker unavailable (%s); will retry", job.pk, error)
+        job_retry(job, worker_id=worker_id, error=str(error))
+    except BrokerAuthError as error:
+        if job.kind == JobKind.SUBMIT:
+            order_reject(order_id=job.order_id, reason=f"Broker refused the credentials: {error}")
+        job_fail(job, error=str(error), worker_id=worker_id)
+    except Exception as error:
+        logger.exception("job %s crashed; will retry", job.pk)
+        job_retry(job, worker_id=worker_id, error=f"{type(error).__name__}: {error}")
+    else:
+        job_complete(job, worker_id=worker_id)
+
+
+def run_worker(
+    *,
+    stop: threading.Event,
+    wake: threading.Event | None = None,
+    worker_id: str | None = None,
+    poll_interval_seconds: float = 0.5,
+    burst: bool = False,
+) -> int:
+    """Work jobs until `stop` is set (or, in burst mode, the queue is empty); returns the count."""
+    worker_id = worker_id or default_worker_id()
+    wake = wake or threading.Event()
+    processed = 0
+    logger.info("order worker %s started", worker_id)
+    while not stop.is_set():
+        connections_recycle()
+        job = job_claim_next(worker_id=worker_id)
+        if job is None:
+            if burst:
+                break
+            wake.wait(poll_interval_seconds)
+            wake.clear()
+            continue
+        job_run(job, worker_id=worker_id)
+        processed += 1
+    logger.info("order worker %s stopped after %d jobs", worker_id, processed)
+    return processed
