@@ -17,8 +17,8 @@ from trading.services.common import emit
 
 MARKET_TIMEZONE = ZoneInfo("America/New_York")
 
+# Derived from cash and the books; cash itself is written only by the fill path.
 _BALANCE_FIELDS = (
-    "cash",
     "equity",
     "buying_power",
     "long_market_value",

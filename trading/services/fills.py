@@ -8,7 +8,7 @@ from trading import signals
 from trading.broker.types import TradeUpdate
 from trading.domain import Holding, cash_after_fill, holding_after_fill
 from trading.enums import OrderStatus, StreamChannel
-from trading.models import BrokerAccount, Fill, Order, Position
+from trading.models import BrokerAccount, Fill, Instrument, Order, Position
 from trading.money import to_avg_price
 from trading.services.accounts import account_refresh
 from trading.services.common import account_lock, emit
@@ -94,7 +94,10 @@ def _apply_fill(account: BrokerAccount, order: Order, update: TradeUpdate) -> No
         else None
     )
     after = holding_after_fill(holding, order.side, qty, price)
-    current = position.current_price if position else price
+    # Mark at the market's last trade where we know it (an opening balance booked at an
+    # old entry price must still show today's value), else at this fill's price.
+    market_price = Instrument.objects.filter(symbol=order.symbol).values_list("price", flat=True)
+    current = next(iter(market_price), None) or (position.current_price if position else price)
     account.cash = cash_after_fill(account.cash, order.side, qty, price)
     account.save(update_fields=["cash", "updated_at"])
 
