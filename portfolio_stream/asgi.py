@@ -1,4 +1,4 @@
-"""ASGI entry point: Django for HTTP; WebSockets arrive with the realtime app."""
+"""ASGI entry point: Django for HTTP, /ws/portfolio behind origin and session checks."""
 
 import os
 
@@ -9,10 +9,42 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portfolio_stream.settings")
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+import asyncio  # noqa: E402
+from typing import Any  # noqa: E402
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from realtime.publisher import publisher  # noqa: E402
+from realtime.routing import websocket_urlpatterns  # noqa: E402
+
+
+class PublishOnServerLoop:
+    """Binds the publisher to the server's event loop on the first connection it serves."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.bound = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        if not self.bound:
+            publisher.bind_loop(asyncio.get_running_loop())
+            self.bound = True
+        return await self.app(scope, receive, send)
+
+
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 
-application = ProtocolTypeRouter({"http": http_app})
+application = PublishOnServerLoop(
+    ProtocolTypeRouter(
+        {
+            "http": http_app,
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
+)

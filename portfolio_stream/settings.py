@@ -1,5 +1,6 @@
 """Django settings, read from the environment; the defaults give the embedded mode."""
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "waffle",
     "portfolio_stream",
     "trading",
+    "realtime",
 ]
 
 MIDDLEWARE = [
@@ -97,8 +99,9 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            # A file, not :memory:, so tests can share it with worker subprocesses.
-            "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},
+            # A file, not :memory:, so tests can share it with worker subprocesses;
+            # one per test run, so parallel runs never share (or delete) each other's.
+            "TEST": {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")},
         }
     }
 
@@ -115,7 +118,7 @@ if REDIS_URL:
         "default": {
             # The PubSub layer: the core layer loses messages under load and crashes
             # idle consumers with redis-py 8 (see docs/architecture.md).
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "realtime.layers.ResilientRedisPubSubChannelLayer",
             "CONFIG": {"hosts": [{"address": REDIS_URL}]},
         }
     }
@@ -168,6 +171,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"OrderSideEnum": "trading.enums.OrderSide"},
 }
 
 WAFFLE_CREATE_MISSING_FLAGS = False

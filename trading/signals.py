@@ -1,7 +1,9 @@
 """Domain signals, sent after commit by the services; `realtime` listens, `trading` never imports it.
 
-Every signal carries `account_id`, `seq` (the channel's sequence number assigned in the
-transaction that made the change) and a copy of the changed object as it was committed.
+Every signal carries `account_id`, `user_id`, `seq` (the channel's sequence number assigned
+in the transaction that made the change), `at` (when it changed, aware UTC), `cause`
+(trade, price, sync or day_roll; see services.common) and a copy of the changed object as
+it was committed.
 """
 
 from django.dispatch import Signal

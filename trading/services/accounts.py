@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,7 +13,7 @@ from trading.domain import buying_power, order_reservation
 from trading.enums import OPEN_ORDER_STATUSES, BrokerProvider, StreamChannel
 from trading.models import BrokerAccount, Instrument, Position
 from trading.money import ZERO, to_money
-from trading.services.common import emit
+from trading.services.common import CAUSE_TRADE, emit
 
 MARKET_TIMEZONE = ZoneInfo("America/New_York")
 
@@ -31,7 +31,7 @@ def trading_day_today() -> date:
     return timezone.now().astimezone(MARKET_TIMEZONE).date()
 
 
-def account_open_simulated(*, user: AbstractBaseUser, cash: Decimal) -> BrokerAccount:
+def account_open_simulated(*, user: User, cash: Decimal) -> BrokerAccount:
     """Give a user a simulated paper account funded with `cash`."""
     cash = to_money(cash)
     with transaction.atomic():
@@ -46,9 +46,9 @@ def account_open_simulated(*, user: AbstractBaseUser, cash: Decimal) -> BrokerAc
         )
 
 
-def _reserved_for_open_orders(account: BrokerAccount, long_qty: dict[str, Decimal]) -> Decimal:
+def _reserved_for_open_orders(account: BrokerAccount, position_qty: dict[str, Decimal]) -> Decimal:
     reserved = ZERO
-    open_orders = account.orders.filter(status__in=OPEN_ORDER_STATUSES)
+    open_orders = list(account.orders.filter(status__in=OPEN_ORDER_STATUSES))
     prices = dict(
         Instrument.objects.filter(symbol__in={o.symbol for o in open_orders}).values_list(
             "symbol", "price"
@@ -57,12 +57,12 @@ def _reserved_for_open_orders(account: BrokerAccount, long_qty: dict[str, Decima
     for order in open_orders:
         price = order.limit_price or prices.get(order.symbol) or ZERO
         reserved += order_reservation(
-            order.side, order.remaining_qty, price, long_qty.get(order.symbol, ZERO)
+            order.side, order.remaining_qty, price, position_qty.get(order.symbol, ZERO)
         )
     return reserved
 
 
-def account_refresh(account: BrokerAccount) -> bool:
+def account_refresh(account: BrokerAccount, *, cause: str = CAUSE_TRADE) -> bool:
     """Recompute equity and buying power from the books; emit `account_changed` if they moved.
 
     The caller holds the account lock (see services.common.account_lock).
@@ -70,16 +70,16 @@ def account_refresh(account: BrokerAccount) -> bool:
     positions = list(Position.objects.filter(account=account))
     long_value = sum((p.market_value for p in positions if p.qty > 0), ZERO)
     short_value = sum((p.market_value for p in positions if p.qty < 0), ZERO)
-    long_qty = {p.symbol: p.qty for p in positions if p.qty > 0}
+    position_qty = {p.symbol: p.qty for p in positions}
     before = tuple(getattr(account, f) for f in _BALANCE_FIELDS)
     account.long_market_value = to_money(long_value)
     account.short_market_value = to_money(short_value)
     account.equity = to_money(account.cash + long_value + short_value)
     account.buying_power = buying_power(
-        account.cash, short_value, _reserved_for_open_orders(account, long_qty)
+        account.cash, short_value, _reserved_for_open_orders(account, position_qty)
     )
     if tuple(getattr(account, f) for f in _BALANCE_FIELDS) == before:
         return False
     account.save(update_fields=[*_BALANCE_FIELDS, "updated_at"])
-    emit(account, StreamChannel.ACCOUNT, signals.account_changed, account=account)
+    emit(account, StreamChannel.ACCOUNT, signals.account_changed, account=account, cause=cause)
     return True

@@ -6,11 +6,19 @@ from typing import Any
 
 from django.db import close_old_connections, connection, transaction
 from django.dispatch import Signal
+from django.utils import timezone
 
 from trading.enums import StreamChannel
 from trading.models import BrokerAccount
 
 logger = logging.getLogger(__name__)
+
+# Why a change happened. Price moves are high-frequency "latest value" changes that a
+# listener may coalesce; every other cause is order-dependent and must not be.
+CAUSE_TRADE = "trade"
+CAUSE_PRICE = "price"
+CAUSE_SYNC = "sync"
+CAUSE_DAY_ROLL = "day_roll"
 
 _SEQ_FIELD = {
     StreamChannel.POSITIONS: "positions_seq",
@@ -37,15 +45,23 @@ def account_lock(account_id: int) -> BrokerAccount:
 def emit(account: BrokerAccount, channel: StreamChannel, signal: Signal, /, **payload: Any) -> int:
     """Assign the channel's next seq in this transaction and send `signal` after commit."""
     field = _SEQ_FIELD[channel]
-    seq = getattr(account, field) + 1
+    seq = int(getattr(account, field)) + 1
     setattr(account, field, seq)
     BrokerAccount.objects.filter(pk=account.pk).update(**{field: seq})
     # Copies, so later changes in the same transaction don't leak into this event.
     frozen = {key: copy.copy(value) for key, value in payload.items()}
+    frozen.setdefault("cause", CAUSE_TRADE)
+    changed_at = timezone.now()
+    user_id = account.user_id
 
     def send() -> None:
         for receiver, result in signal.send_robust(
-            sender=BrokerAccount, account_id=account.pk, seq=seq, **frozen
+            sender=BrokerAccount,
+            account_id=account.pk,
+            user_id=user_id,
+            seq=seq,
+            at=changed_at,
+            **frozen,
         ):
             if isinstance(result, Exception):
                 logger.error(

@@ -9,7 +9,7 @@ from trading.broker.gateway import BrokerGateway
 from trading.domain import Holding
 from trading.models import BrokerAccount, Instrument, Position
 from trading.services.accounts import account_refresh
-from trading.services.common import account_lock
+from trading.services.common import CAUSE_SYNC, account_lock
 from trading.services.positions import position_write
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def positions_sync(*, account: BrokerAccount, gateway: BrokerGateway) -> list[st
             theirs, mine = broker_positions.get(symbol), ours.get(symbol)
             if theirs is None or theirs.qty == 0:
                 if mine is not None:
-                    position_write(account, symbol, None, mine.current_price)
+                    position_write(account, symbol, None, mine.current_price, cause=CAUSE_SYNC)
                     changed.append(symbol)
                 continue
             if mine is not None and (mine.qty, mine.avg_entry_price) == (
@@ -50,9 +50,10 @@ def positions_sync(*, account: BrokerAccount, gateway: BrokerGateway) -> list[st
                 symbol,
                 Holding(theirs.qty, theirs.avg_entry_price, lastday),
                 price,
+                cause=CAUSE_SYNC,
             )
             changed.append(symbol)
         if changed:
             logger.warning("position sync corrected %s for account %s", changed, account.pk)
-            account_refresh(account)
+            account_refresh(account, cause=CAUSE_SYNC)
     return changed

@@ -6,7 +6,7 @@ from trading import signals
 from trading.domain import Holding, marks_for
 from trading.enums import StreamChannel
 from trading.models import BrokerAccount, Instrument, Position
-from trading.services.common import emit
+from trading.services.common import CAUSE_TRADE, emit
 
 
 def _prev_close(symbol: str) -> Decimal | None:
@@ -27,6 +27,8 @@ def position_write(
     symbol: str,
     holding: Holding | None,
     current_price: Decimal,
+    *,
+    cause: str = CAUSE_TRADE,
 ) -> Position:
     """Store the holding (None closes it), marked at `current_price`, and signal the change."""
     position = Position.objects.filter(account=account, symbol=symbol).first()
@@ -44,5 +46,5 @@ def position_write(
         position.lastday_price = holding.lastday_price
         position_mark(position, current_price, _prev_close(symbol))
         position.save()
-    emit(account, StreamChannel.POSITIONS, signals.position_changed, position=position)
+    emit(account, StreamChannel.POSITIONS, signals.position_changed, position=position, cause=cause)
     return position

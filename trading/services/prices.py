@@ -10,7 +10,7 @@ from trading import signals
 from trading.enums import BrokerProvider, StreamChannel
 from trading.models import BrokerAccount, Instrument, Position
 from trading.services.accounts import account_refresh
-from trading.services.common import account_lock, emit
+from trading.services.common import CAUSE_DAY_ROLL, CAUSE_PRICE, account_lock, emit
 from trading.services.positions import position_mark
 
 
@@ -50,8 +50,9 @@ def price_apply(
                 StreamChannel.POSITIONS,
                 signals.position_changed,
                 position=position,
+                cause=CAUSE_PRICE,
             )
-            account_refresh(account)
+            account_refresh(account, cause=CAUSE_PRICE)
     return len(account_ids)
 
 
@@ -71,10 +72,17 @@ def trading_day_roll(*, today: date) -> int:
                     StreamChannel.POSITIONS,
                     signals.position_changed,
                     position=position,
+                    cause=CAUSE_DAY_ROLL,
                 )
             account.last_equity = account.equity
             account.trading_day = today
             account.save(update_fields=["last_equity", "trading_day", "updated_at"])
-            emit(account, StreamChannel.ACCOUNT, signals.account_changed, account=account)
+            emit(
+                account,
+                StreamChannel.ACCOUNT,
+                signals.account_changed,
+                account=account,
+                cause=CAUSE_DAY_ROLL,
+            )
             rolled += 1
     return rolled

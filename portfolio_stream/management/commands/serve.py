@@ -1,5 +1,6 @@
 """Serve everything in one process: daphne plus the order worker, market and position sync."""
 
+import asyncio
 import logging
 import os
 import threading
@@ -9,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from realtime.publisher import publisher
 from trading import signals
 from trading.services.broker_sync import run_position_sync
 from trading.services.market import run_market
@@ -47,6 +49,8 @@ class Command(BaseCommand):
         threads = [threading.Thread(target=fn, name=name, daemon=True) for name, fn in loops]
 
         def start_background() -> None:
+            # Events from the worker threads must reach the sockets on this loop.
+            publisher.bind_loop(asyncio.get_event_loop())
             for thread in threads:
                 thread.start()
             url = f"http://{options['host']}:{options['port']}"

@@ -1,0 +1,13 @@
+"""App config of the streaming layer; connects the receivers to trading's domain signals."""
+
+from django.apps import AppConfig
+
+
+class RealtimeConfig(AppConfig):
+    name = "realtime"
+    verbose_name = "Realtime"
+
+    def ready(self) -> None:
+        from realtime import receivers
+
+        receivers.connect()

@@ -1,0 +1,58 @@
+"""Latest-value-wins coalescing of one channel's events, keeping the seq range they cover."""
+
+from dataclasses import dataclass, field
+
+from realtime.events import AccountUpdate, BatchUpdate, ChannelEvent, create_batch_event
+
+
+def event_key(event: ChannelEvent) -> str:
+    """Events with the same key describe the same thing; a later one supersedes an earlier one.
+
+    Only whole-state events have keys: positions by symbol, the account as one thing.
+    Orders and trades are order-dependent and are never coalesced.
+    """
+    if isinstance(event, AccountUpdate):
+        return "account"
+    if event.type == "position_update":
+        return event.data.symbol  # type: ignore[union-attr]
+    raise ValueError(f"{event.type} events must not be coalesced")
+
+
+@dataclass
+class CoalescingBuffer:
+    """Pending events of one (user, channel): the newest per key, plus the lowest seq seen."""
+
+    from_seq: int | None = None
+    latest: dict[str, ChannelEvent] = field(default_factory=dict)
+    count: int = 0
+
+    def add(self, event: ChannelEvent) -> None:
+        if self.from_seq is None or event.seq < self.from_seq:
+            self.from_seq = event.seq
+        key = event_key(event)
+        current = self.latest.get(key)
+        if current is None or event.seq > current.seq:
+            self.latest[key] = event
+        self.count += 1
+
+    def add_batch(self, batch: BatchUpdate) -> None:
+        """Fold an already coalesced batch in; its range, not just its events, is covered."""
+        for event in batch.events:
+            self.add(event)
+        if self.from_seq is None or batch.from_seq < self.from_seq:
+            self.from_seq = batch.from_seq
+
+    def __bool__(self) -> bool:
+        return self.from_seq is not None
+
+    def drain(self) -> ChannelEvent | BatchUpdate | None:
+        """The buffered events as one frame (a plain event when nothing was superseded)."""
+        if self.from_seq is None:
+            return None
+        events = sorted(self.latest.values(), key=lambda e: e.seq)
+        from_seq = self.from_seq
+        single = len(events) == 1 and self.count == 1 and events[0].seq == from_seq
+        self.from_seq, self.latest, self.count = None, {}, 0
+        if single:
+            return events[0]
+        return create_batch_event(events[0].channel, events, from_seq=from_seq)

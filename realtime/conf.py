@@ -1,0 +1,37 @@
+"""Protocol timings and limits of the portfolio stream (see DESIGN.md, "WebSocket protocol")."""
+
+# Kept well under the 55-60 s idle timeouts of common proxies and NAT tables.
+HEARTBEAT_INTERVAL_SECONDS = 15.0
+# Two missed heartbeats: the client is gone even if TCP has not noticed yet.
+CLIENT_IDLE_TIMEOUT_SECONDS = 30.0
+
+POSITION_BATCH_WINDOW_SECONDS = 1.0
+# Price-driven updates are coalesced per user at the publisher over this window.
+SOURCE_COALESCE_WINDOW_SECONDS = 1.0
+# How long the consumer holds an event that arrived ahead of a missing seq.
+REORDER_WAIT_SECONDS = 0.5
+
+MAX_INBOUND_FRAME_BYTES = 4096
+MAX_INBOUND_FRAMES_PER_SECOND = 20
+# Seconds in a row over the frame rate before the socket is closed.
+RATE_LIMIT_STRIKES_BEFORE_CLOSE = 3
+
+# Outbound frames waiting for the socket; a client this far behind is cut loose.
+MAX_OUTBOUND_QUEUE_MESSAGES = 500
+
+CHANNELS = ("positions", "orders", "account")
+ROLLOUT_FLAG = "realtime_portfolio"
+
+
+class CloseCode:
+    """WebSocket close codes; the client reconnects on all but FEATURE_DISABLED and LOGGED_OUT."""
+
+    NORMAL = 1000
+    POLICY_VIOLATION = 1008
+    INTERNAL_ERROR = 1011
+    SERVER_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
+    HEARTBEAT_TIMEOUT = 4000
+    SLOW_CONSUMER = 4008
+    LOGGED_OUT = 4401
+    FEATURE_DISABLED = 4403

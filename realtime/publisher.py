@@ -1,0 +1,139 @@
+"""The publisher: the only caller of group_send. Coalesces price-driven updates at the source.
+
+Services run in threads (requests, the order worker, the market loop); the channel layer
+is asyncio. Everything is handed to one event loop, in order: the server's own loop when
+this process serves sockets (the in-memory layer only works there), otherwise a private
+loop thread. A single sender task drains the queue, so events leave in the order the
+commits happened in this process.
+"""
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+from realtime import stats
+from realtime.coalescing import CoalescingBuffer
+from realtime.conf import SOURCE_COALESCE_WINDOW_SECONDS
+from realtime.events import BatchUpdate, ChannelEvent
+from realtime.groups import channel_group, control_group
+
+logger = logging.getLogger(__name__)
+
+EVENT_MESSAGE_TYPE = "portfolio.event"
+CONTROL_MESSAGE_TYPE = "portfolio.control"
+
+
+class Publisher:
+    def __init__(self, coalesce_window_seconds: float = SOURCE_COALESCE_WINDOW_SECONDS) -> None:
+        self._window = coalesce_window_seconds
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] | None = None
+        self._buffers: dict[tuple[int, str], CoalescingBuffer] = {}
+
+    # --- Loop plumbing -----------------------------------------------------------------------
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Publish on `loop` (the ASGI server's) from now on."""
+        with self._lock:
+            if self._loop is loop:
+                return
+            self._loop, self._queue, self._buffers = loop, None, {}
+        loop.call_soon_threadsafe(self._start_sender)
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is not None and not self._loop.is_closed():
+                return self._loop
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="publisher", daemon=True).start()
+            self._loop, self._queue, self._buffers = loop, None, {}
+        loop.call_soon_threadsafe(self._start_sender)
+        return loop
+
+    def _start_sender(self) -> None:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            asyncio.get_running_loop().create_task(self._send_forever(self._queue))
+
+    async def _send_forever(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
+        layer = get_channel_layer()
+        while True:
+            group, message = await queue.get()
+            try:
+                await layer.group_send(group, message)
+                stats.record_published(message)
+            except Exception:
+                # At-most-once by design: clients detect the gap by seq and resync.
+                stats.record_publish_failure()
+                logger.exception("group_send to %s failed; the gap will trigger a resync", group)
+
+    # --- Called from any thread ----------------------------------------------------------------
+
+    def publish(self, user_id: int, event: ChannelEvent, *, coalesce: bool = False) -> None:
+        """Send `event` to the user's channel group; `coalesce` only for latest-value events."""
+        self._ensure_loop().call_soon_threadsafe(self._accept, user_id, event, coalesce)
+
+    def publish_control(self, user_id: int, payload: dict[str, Any]) -> None:
+        """Tell every socket of a user something (logout, rollout change)."""
+        message = {"type": CONTROL_MESSAGE_TYPE, **payload}
+        self._ensure_loop().call_soon_threadsafe(self._enqueue, control_group(user_id), message)
+
+    def flush(self) -> None:
+        """Send every coalesced event now (used at shutdown and in tests)."""
+        loop = self._ensure_loop()
+        done = threading.Event()
+
+        def flush_all() -> None:
+            for key in list(self._buffers):
+                self._flush(key)
+            done.set()
+
+        loop.call_soon_threadsafe(flush_all)
+        done.wait(timeout=5)
+
+    # --- On the loop ----------------------------------------------------------------------------
+
+    def _enqueue(self, group: str, message: dict[str, Any]) -> None:
+        self._start_sender()
+        assert self._queue is not None
+        self._queue.put_nowait((group, message))
+
+    def _send_event(self, user_id: int, event: ChannelEvent | BatchUpdate, urgent: bool) -> None:
+        message = {
+            "type": EVENT_MESSAGE_TYPE,
+            "event": event.model_dump(mode="json"),
+            "urgent": urgent,
+        }
+        self._enqueue(channel_group(user_id, event.channel), message)
+
+    def _accept(self, user_id: int, event: ChannelEvent, coalesce: bool) -> None:
+        key = (user_id, event.channel)
+        if coalesce:
+            buffer = self._buffers.get(key)
+            if buffer is None:
+                buffer = self._buffers[key] = CoalescingBuffer()
+                asyncio.get_running_loop().call_later(self._window, self._flush, key)
+            buffer.add(event)
+            return
+        # Whatever is buffered for this channel has lower seqs: it must go out first.
+        self._flush(key)
+        self._send_event(user_id, event, urgent=True)
+
+    def _flush(self, key: tuple[int, str]) -> None:
+        buffer = self._buffers.pop(key, None)
+        if buffer is None:
+            return
+        received = buffer.count
+        frame = buffer.drain()
+        if frame is None:
+            return
+        sent = len(frame.events) if isinstance(frame, BatchUpdate) else 1
+        stats.record_coalesced(received - sent)
+        self._send_event(key[0], frame, urgent=False)
+
+
+publisher = Publisher()
