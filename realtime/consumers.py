@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
 from realtime import stats
 from realtime.coalescing import CoalescingBuffer
+from realtime.consumer_base import ResilientWebsocketConsumer
 from realtime.conf import (
     CHANNELS,
     CLIENT_IDLE_TIMEOUT_SECONDS,
@@ -55,7 +55,7 @@ def _now_utc() -> datetime:
 Outbound = tuple[str, str, str | None]
 
 
-class PortfolioConsumer(AsyncWebsocketConsumer):
+class PortfolioConsumer(ResilientWebsocketConsumer):
     """One browser tab's stream of its user's positions, orders and account."""
 
     user_id: int
@@ -67,6 +67,8 @@ class PortfolioConsumer(AsyncWebsocketConsumer):
             await self.close()  # before accept: the handshake fails with HTTP 403
             return
         self.user_id = user.pk
+        self.socket_id = getattr(self, "channel_name", None) or f"local.{id(self)}"
+        self.accepted = False
         session = self.scope.get("session")
         self.session_key = session.session_key if session is not None else None
         self.subscriptions: set[str] = set()
@@ -81,8 +83,9 @@ class PortfolioConsumer(AsyncWebsocketConsumer):
         self.close_code: int | None = None
         self.last_client_frame = asyncio.get_running_loop().time()
         await self.accept()
+        self.accepted = True
         stats.record_connected()
-        registry.add(self.channel_name, self.user_id)
+        registry.add(self.socket_id, self.user_id)
         self.tasks.append(asyncio.create_task(self._send_forever()))
         if not await database_sync_to_async(realtime_enabled_for)(user):
             await self._close_with_error(
@@ -92,6 +95,8 @@ class PortfolioConsumer(AsyncWebsocketConsumer):
             )
             return
         try:
+            if self.layer_unavailable:
+                raise ConnectionError("no channel-layer channel for this socket")
             await self.channel_layer.group_add(control_group(self.user_id), self.channel_name)
         except Exception:
             logger.exception("channel layer unavailable at connect")
@@ -117,7 +122,7 @@ class PortfolioConsumer(AsyncWebsocketConsumer):
                 await self.channel_layer.group_discard(group, self.channel_name)
             except Exception:
                 logger.warning("group_discard %s failed on disconnect", group)
-        registry.remove(self.channel_name)
+        registry.remove(self.socket_id)
         stats.record_disconnected(self.close_code or code)
 
     # --- Inbound ------------------------------------------------------------------------------
@@ -171,7 +176,7 @@ class PortfolioConsumer(AsyncWebsocketConsumer):
             self._error("snapshot_failed", "Could not load your portfolio; try again shortly.")
             return
         self.subscriptions.update(channels)
-        registry.set_subscriptions(self.channel_name, self.subscriptions)
+        registry.set_subscriptions(self.socket_id, self.subscriptions)
         self._emit(Subscribed(channels=channels).model_dump(mode="json"))  # type: ignore[arg-type]
         for frame in frames:
             channel = frame["channel"]
@@ -189,7 +194,7 @@ class PortfolioConsumer(AsyncWebsocketConsumer):
             self.sequencers[channel] = ChannelSequencer()
             if channel == "positions":
                 self.position_batch = CoalescingBuffer()
-        registry.set_subscriptions(self.channel_name, self.subscriptions)
+        registry.set_subscriptions(self.socket_id, self.subscriptions)
         self._emit(Unsubscribed(channels=channels).model_dump(mode="json"))  # type: ignore[arg-type]
 
     # --- From the channel layer ---------------------------------------------------------------
@@ -211,6 +216,14 @@ class PortfolioConsumer(AsyncWebsocketConsumer):
         session_key = message.get("session_key")
         if session_key is None or session_key == self.session_key:
             await self._close_with_error(CloseCode.LOGGED_OUT, "logged_out", "You were logged out.")
+
+    async def portfolio_layer_failed(self, message: dict[str, Any]) -> None:
+        """The channel layer is down: events cannot reach this socket, so say so and close."""
+        if not getattr(self, "accepted", False) or self.close_code is not None:
+            return  # connect() is about to notice the outage itself
+        await self._close_with_error(
+            CloseCode.TRY_AGAIN_LATER, "unavailable", "Live updates are unavailable; retrying."
+        )
 
     async def portfolio_undecodable(self, message: dict[str, Any]) -> None:
         """A message for this socket was lost in transit; the seq gap will show the client."""

@@ -17,7 +17,9 @@ def make_user(username: str = "trader", password: str = "pw-for-tests-1") -> Abs
 
 
 def make_account(username: str = "trader", cash: Decimal | str = "100000.00") -> BrokerAccount:
-    return account_open_simulated(user=make_user(username), cash=Decimal(cash))
+    account = account_open_simulated(user=make_user(username), cash=Decimal(cash))
+    # With its user loaded, so async tests can read account.user without a query.
+    return BrokerAccount.objects.select_related("user").get(pk=account.pk)
 
 
 def set_price(symbol: str, price: str, prev_close: str | None = None) -> Instrument:

@@ -15,7 +15,9 @@ from portfolio_stream.asgi import application
 from realtime.publisher import publisher
 
 ORIGIN = (b"origin", b"http://localhost")
-REDIS_URL = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+REDIS_URL = (
+    os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+)
 
 Connect = Callable[..., Awaitable[WebsocketCommunicator]]
 
