@@ -1,3 +1,17 @@
-"""REST API routes (placeholder until the API module lands)."""
+"""REST API routes, mounted under /api/."""
 
-urlpatterns: list[object] = []
+from django.urls import path
+
+from trading.api import views
+
+urlpatterns = [
+    path("account/", views.AccountApi.as_view(), name="api-account"),
+    path("positions/", views.PositionListApi.as_view(), name="api-positions"),
+    path("orders/", views.OrderListApi.as_view(), name="api-orders"),
+    path("orders/<uuid:id>/", views.OrderDetailApi.as_view(), name="api-order-detail"),
+    path(
+        "portfolio/snapshot/",
+        views.PortfolioSnapshotApi.as_view(),
+        name="api-portfolio-snapshot",
+    ),
+]

@@ -1,0 +1,214 @@
+"""Input and output serializers of the REST API; decimals travel as strings, never floats."""
+
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from trading.enums import OrderSide, OrderType, PositionSide, TimeInForce
+from trading.models import BrokerAccount, Fill, Order, Position
+from trading.selectors import ORDER_STATUS_FILTERS
+
+# --- Output -----------------------------------------------------------------------------------
+
+
+class AccountSerializer(serializers.ModelSerializer[BrokerAccount]):
+    """The account's balances and mark-to-market P&L (Alpaca's field meanings)."""
+
+    day_pl = serializers.DecimalField(
+        max_digits=20, decimal_places=2, read_only=True, help_text="equity - last_equity."
+    )
+    day_pl_pct = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=6,
+        read_only=True,
+        help_text="day_pl / last_equity as a fraction (0.0123 is 1.23 %).",
+    )
+
+    class Meta:
+        model = BrokerAccount
+        fields = [
+            "cash",
+            "equity",
+            "last_equity",
+            "buying_power",
+            "long_market_value",
+            "short_market_value",
+            "day_pl",
+            "day_pl_pct",
+            "provider",
+            "is_live",
+            "trading_day",
+        ]
+        read_only_fields = fields
+
+
+class PositionSerializer(serializers.ModelSerializer[Position]):
+    """An open position; qty is signed (negative is short), ratios are fractions."""
+
+    side = serializers.ChoiceField(choices=PositionSide.choices, read_only=True)
+
+    class Meta:
+        model = Position
+        fields = [
+            "symbol",
+            "qty",
+            "side",
+            "avg_entry_price",
+            "current_price",
+            "market_value",
+            "cost_basis",
+            "unrealized_pl",
+            "unrealized_plpc",
+            "unrealized_intraday_pl",
+            "unrealized_intraday_plpc",
+            "change_today",
+            "lastday_price",
+        ]
+        read_only_fields = fields
+
+
+class OrderSerializer(serializers.ModelSerializer[Order]):
+    """An order and how far the broker has carried it."""
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "client_order_id",
+            "symbol",
+            "side",
+            "type",
+            "time_in_force",
+            "qty",
+            "filled_qty",
+            "filled_avg_price",
+            "limit_price",
+            "status",
+            "reject_reason",
+            "submitted_at",
+            "filled_at",
+            "canceled_at",
+            "expired_at",
+            "failed_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class FillSerializer(serializers.ModelSerializer[Fill]):
+    """One execution of an order."""
+
+    order_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Fill
+        fields = ["execution_id", "order_id", "symbol", "side", "qty", "price", "executed_at"]
+        read_only_fields = fields
+
+
+class StreamSeqSerializer(serializers.Serializer[dict[str, int]]):
+    """The last seq of each stream channel that the snapshot already contains."""
+
+    positions = serializers.IntegerField(read_only=True)
+    orders = serializers.IntegerField(read_only=True)
+    account = serializers.IntegerField(read_only=True)
+
+
+class PortfolioSnapshotSerializer(serializers.Serializer[Any]):
+    """Account, positions, open orders and recent fills, consistent with `seq`."""
+
+    account = AccountSerializer(read_only=True)
+    positions = PositionSerializer(many=True, read_only=True)
+    open_orders = OrderSerializer(many=True, read_only=True)
+    recent_fills = FillSerializer(many=True, read_only=True)
+    seq = StreamSeqSerializer(read_only=True)
+
+
+# --- Input ------------------------------------------------------------------------------------
+
+
+class OrderListFilterSerializer(serializers.Serializer[dict[str, str]]):
+    """Query parameters of the order list."""
+
+    status = serializers.ChoiceField(
+        choices=ORDER_STATUS_FILTERS,
+        default="open",
+        help_text="open (not yet finished), closed (finished) or all.",
+    )
+
+
+class OrderCreateSerializer(serializers.Serializer[dict[str, Any]]):
+    """A new order; the service checks the symbol and the buying power."""
+
+    symbol = serializers.CharField(max_length=16)
+    side = serializers.ChoiceField(choices=OrderSide.choices)
+    qty = serializers.DecimalField(
+        max_digits=20, decimal_places=6, help_text="Shares; positive, at most 6 decimals."
+    )
+    type = serializers.ChoiceField(choices=OrderType.choices)
+    limit_price = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=4,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Required for limit orders, absent for market orders; at most 4 decimals.",
+    )
+    time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, default=TimeInForce.DAY)
+    client_order_id = serializers.CharField(
+        max_length=48,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Your idempotency key: a retry with the same id returns the same order.",
+    )
+
+    def validate_qty(self, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise serializers.ValidationError("Quantity must be greater than zero.")
+        return value
+
+    def validate_limit_price(self, value: Decimal | None) -> Decimal | None:
+        if value is not None and value <= 0:
+            raise serializers.ValidationError("Limit price must be greater than zero.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["type"] == OrderType.LIMIT and attrs.get("limit_price") is None:
+            raise serializers.ValidationError(
+                {"limit_price": ["A limit order needs a limit price."]}
+            )
+        if attrs["type"] == OrderType.MARKET and attrs.get("limit_price") is not None:
+            raise serializers.ValidationError(
+                {"limit_price": ["A market order takes no limit price."]}
+            )
+        return attrs
+
+
+# --- Errors (schema only) ---------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer[dict[str, str]]):
+    """A request-level error."""
+
+    detail = serializers.CharField(read_only=True)
+
+
+class OrderCreateErrorSerializer(serializers.Serializer[dict[str, Any]]):
+    """Field errors of an order (each a list of messages), or a request-level `detail`."""
+
+    symbol = serializers.ListField(child=serializers.CharField(), required=False)
+    side = serializers.ListField(child=serializers.CharField(), required=False)
+    qty = serializers.ListField(child=serializers.CharField(), required=False)
+    type = serializers.ListField(child=serializers.CharField(), required=False)
+    limit_price = serializers.ListField(child=serializers.CharField(), required=False)
+    time_in_force = serializers.ListField(child=serializers.CharField(), required=False)
+    client_order_id = serializers.ListField(child=serializers.CharField(), required=False)
+    detail = serializers.CharField(required=False)
+
+
+class OrderListErrorSerializer(serializers.Serializer[dict[str, Any]]):
+    """An invalid `status` filter."""
+
+    status = serializers.ListField(child=serializers.CharField(), required=False)

@@ -1,0 +1,166 @@
+"""Thin REST views: validate the input, call a selector or service, serialize the output."""
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from trading.api.errors import NoBrokerAccount, OrderNotFound, domain_error_to_api
+from trading.api.serializers import (
+    AccountSerializer,
+    ErrorSerializer,
+    OrderCreateErrorSerializer,
+    OrderCreateSerializer,
+    OrderListErrorSerializer,
+    OrderListFilterSerializer,
+    OrderSerializer,
+    PortfolioSnapshotSerializer,
+    PositionSerializer,
+)
+from trading.models import BrokerAccount, Order
+from trading.selectors import (
+    account_get_for_user,
+    order_get,
+    order_list,
+    portfolio_snapshot_get,
+    position_list,
+)
+from trading.services.common import DomainError
+from trading.services.orders import order_cancel_request, order_submit
+
+FORBIDDEN = OpenApiResponse(
+    ErrorSerializer, description="Not signed in, or (unsafe methods) the CSRF check failed."
+)
+NO_ACCOUNT = OpenApiResponse(ErrorSerializer, description="The user has no broker account.")
+ORDER_NOT_FOUND = OpenApiResponse(
+    ErrorSerializer,
+    description="No such order for this account (another user's order looks the same), "
+    "or the user has no broker account.",
+)
+
+
+class OrderPagination(PageNumberPagination):
+    page_size = 50
+
+
+def request_account(request: Request) -> BrokerAccount:
+    """The signed-in user's broker account, or a 404 that says how to get one."""
+    user = request.user
+    if not isinstance(user, AbstractBaseUser):
+        raise NotAuthenticated()
+    account = account_get_for_user(user=user)
+    if account is None:
+        raise NoBrokerAccount()
+    return account
+
+
+class AccountApi(APIView):
+    @extend_schema(responses={200: AccountSerializer, 403: FORBIDDEN, 404: NO_ACCOUNT})
+    def get(self, request: Request) -> Response:
+        """The account's balances and today's P&L."""
+        account = request_account(request)
+        return Response(AccountSerializer(account).data)
+
+
+class PositionListApi(APIView):
+    @extend_schema(responses={200: PositionSerializer(many=True), 403: FORBIDDEN, 404: NO_ACCOUNT})
+    def get(self, request: Request) -> Response:
+        """Open positions, by symbol."""
+        positions = position_list(account=request_account(request))
+        return Response(PositionSerializer(positions, many=True).data)
+
+
+class OrderListApi(APIView):
+    pagination_class = OrderPagination
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        parameters=[OrderListFilterSerializer],
+        responses={
+            200: OrderSerializer(many=True),
+            400: OpenApiResponse(OrderListErrorSerializer, description="Invalid filter."),
+            403: FORBIDDEN,
+            404: OpenApiResponse(
+                ErrorSerializer, description="No broker account, or no such page."
+            ),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """Orders, newest first, 50 a page."""
+        account = request_account(request)
+        filters = OrderListFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        orders = order_list(account=account, status=filters.validated_data["status"])
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(OrderSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=OrderCreateSerializer,
+        responses={
+            201: OrderSerializer,
+            400: OpenApiResponse(
+                OrderCreateErrorSerializer,
+                description="Invalid input, unknown symbol, insufficient buying power "
+                "(on `qty`) or malformed JSON (`detail`).",
+            ),
+            403: FORBIDDEN,
+            404: NO_ACCOUNT,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Submit an order; it starts `pending_new` and the order worker sends it on."""
+        account = request_account(request)
+        serializer = OrderCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            order = order_submit(account=account, **serializer.validated_data)
+        except DomainError as error:
+            raise domain_error_to_api(error) from error
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(responses={200: OrderSerializer, 403: FORBIDDEN, 404: ORDER_NOT_FOUND})
+    def get(self, request: Request, id: uuid.UUID) -> Response:
+        """One order of the account."""
+        order = order_get(account=request_account(request), order_id=id)
+        if order is None:
+            raise OrderNotFound()
+        return Response(OrderSerializer(order).data)
+
+    @extend_schema(
+        responses={
+            202: OrderSerializer,
+            403: FORBIDDEN,
+            404: ORDER_NOT_FOUND,
+            409: OpenApiResponse(ErrorSerializer, description="The order is already finished."),
+        }
+    )
+    def delete(self, request: Request, id: uuid.UUID) -> Response:
+        """Request a cancel: `canceled` at once if never sent, else `pending_cancel`."""
+        account = request_account(request)
+        if order_get(account=account, order_id=id) is None:
+            raise OrderNotFound()
+        try:
+            order = order_cancel_request(account=account, order_id=id)
+        except Order.DoesNotExist as error:
+            raise OrderNotFound() from error
+        except DomainError as error:
+            raise domain_error_to_api(error) from error
+        return Response(OrderSerializer(order).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PortfolioSnapshotApi(APIView):
+    @extend_schema(responses={200: PortfolioSnapshotSerializer, 403: FORBIDDEN, 404: NO_ACCOUNT})
+    def get(self, request: Request) -> Response:
+        """Account, positions, open orders and recent fills with each channel's current seq."""
+        snapshot = portfolio_snapshot_get(account_id=request_account(request).pk)
+        return Response(PortfolioSnapshotSerializer(snapshot).data)
