@@ -206,4 +206,7 @@ SIMULATED_MAX_FILL_QTY = env_str("SIMULATED_MAX_FILL_QTY", "500")
 # Emulates the broker's response time after it has accepted an order.
 SIMULATED_BROKER_LATENCY_SECONDS = env_float("SIMULATED_BROKER_LATENCY_SECONDS", 0.0)
 
+# Who may scrape /metrics without logging in (staff users always may).
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+
 POSITION_SYNC_INTERVAL_SECONDS = env_float("POSITION_SYNC_INTERVAL_SECONDS", 60.0)

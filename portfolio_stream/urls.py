@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from portfolio_stream.views import metrics
 from trading.views import portfolio_page
 
 urlpatterns = [
@@ -18,4 +19,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("portfolio/", portfolio_page, name="portfolio"),
     path("api/", include("trading.api.urls")),
+    path("metrics", metrics, name="metrics"),
 ]

@@ -59,7 +59,9 @@ class Command(BaseCommand):
         reactor.callWhenRunning(start_background)  # type: ignore[attr-defined]
         server = Server(
             application=application,
-            endpoints=build_endpoint_description_strings(host=options["host"], port=options["port"]),
+            endpoints=build_endpoint_description_strings(
+                host=options["host"], port=options["port"]
+            ),
             signal_handlers=True,
             action_logger=None,
             # Our own heartbeat keeps sockets alive; daphne's ping is a backstop for

@@ -1,0 +1,91 @@
+"""The publisher: after commit only, to the user's channel groups, price moves coalesced."""
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.utils import timezone
+
+from realtime.groups import channel_group
+from realtime.publisher import publisher
+from tests.factories import make_account, set_price
+from trading.services.orders import order_submit
+from trading.services.prices import price_apply
+
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+async def listen(layer: Any, user_id: int, channel: str) -> str:
+    name = await layer.new_channel()
+    await layer.group_add(channel_group(user_id, channel), name)
+    return name
+
+
+async def drain(layer: Any, name: str, timeout: float = 0.5) -> list[dict[str, Any]]:
+    messages = []
+    while True:
+        try:
+            messages.append(await asyncio.wait_for(layer.receive(name), timeout))
+        except TimeoutError:
+            return messages
+
+
+@pytest.fixture
+async def account() -> Any:
+    await sync_to_async(set_price)("AAPL", "100.00")
+    return await sync_to_async(make_account)("dave")
+
+
+async def test_committed_order_is_published_to_the_users_group(
+    channel_layer: Any, account: Any
+) -> None:
+    inbox = await listen(channel_layer, account.user_id, "orders")
+    await sync_to_async(order_submit)(
+        account=account, symbol="AAPL", side="buy", qty=Decimal("1"), type="market"
+    )
+    [message] = await drain(channel_layer, inbox)
+    assert message["type"] == "portfolio.event"
+    assert message["event"]["type"] == "order_update"
+    assert message["event"]["data"]["status"] == "pending_new"
+    assert message["event"]["seq"] == 1
+
+
+async def test_rolled_back_order_publishes_nothing(channel_layer: Any, account: Any) -> None:
+    inbox = await listen(channel_layer, account.user_id, "orders")
+
+    @sync_to_async
+    def submit_then_fail() -> None:
+        with transaction.atomic():
+            order_submit(
+                account=account, symbol="AAPL", side="buy", qty=Decimal("1"), type="market"
+            )
+            raise RuntimeError("the request failed after the order was written")
+
+    with pytest.raises(RuntimeError):
+        await submit_then_fail()
+    assert await drain(channel_layer, inbox) == []
+
+
+async def test_price_ticks_are_coalesced_at_the_source(channel_layer: Any, account: Any) -> None:
+    await sync_to_async(order_submit)(
+        account=account, symbol="AAPL", side="buy", qty=Decimal("1"), type="market"
+    )
+    from trading.worker import run_worker
+    import threading
+
+    await sync_to_async(run_worker)(stop=threading.Event(), burst=True)
+    inbox = await listen(channel_layer, account.user_id, "positions")
+    for cents in range(1, 11):
+        await sync_to_async(price_apply)(
+            symbol="AAPL", price=Decimal("100") + Decimal(cents) / 100, at=timezone.now()
+        )
+    messages = await drain(channel_layer, inbox, timeout=1.5)
+    assert len(messages) == 1, "ten ticks within the window leave as one message"
+    frame = messages[0]["event"]
+    assert frame["type"] == "batch"
+    assert frame["seq"] - frame["from_seq"] == 9
+    assert [e["data"]["current_price"] for e in frame["events"]] == ["100.10000000"]
+    publisher.flush()
