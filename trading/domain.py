@@ -92,14 +92,19 @@ def marks_for(holding: Holding, current_price: Decimal, prev_close: Decimal | No
 
 
 def order_reservation(
-    side: str, remaining_qty: Decimal, price: Decimal, long_qty_held: Decimal
+    side: str, remaining_qty: Decimal, price: Decimal, position_qty: Decimal
 ) -> Decimal:
-    """Buying power an open order holds back: a buy its notional, a short sale its margin."""
+    """Buying power an open order holds back: a buy its notional, a short sale its margin.
+
+    Only the part that opens or adds to a position counts (as at Alpaca): a sell covered by
+    a long and a buy covering a short (`position_qty` is signed) need no buying power.
+    """
     if remaining_qty <= 0:
         return ZERO
     if side == OrderSide.BUY:
-        return to_money(remaining_qty * price)
-    short_qty = remaining_qty - max(long_qty_held, ZERO)
+        long_qty = remaining_qty - max(-position_qty, ZERO)
+        return to_money(long_qty * price) if long_qty > 0 else ZERO
+    short_qty = remaining_qty - max(position_qty, ZERO)
     if short_qty <= 0:
         return ZERO
     return to_money(short_qty * price * SHORT_MARGIN_REQUIREMENT)

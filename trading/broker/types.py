@@ -58,18 +58,19 @@ class TradeUpdate:
 
 
 # Receives (account id, event); called inside the broker's transaction for the simulator.
-TradeUpdateSink = Callable[[int, TradeUpdate], None]
+# Its return value (trade_update_apply says whether it applied the event) is ignored.
+TradeUpdateSink = Callable[[int, TradeUpdate], object]
 
 
 class BrokerError(Exception):
     """Base of all broker failures; `str()` is a message a trader can read."""
 
 
-class BrokerUnavailable(BrokerError):
+class BrokerUnavailable(BrokerError):  # noqa: N818 - reads as the condition it names
     """Transient: network, timeout, 5xx, rate limit. The queue retries with backoff."""
 
 
-class BrokerRejected(BrokerError):
+class BrokerRejected(BrokerError):  # noqa: N818 - reads as the condition it names
     """Permanent: the broker refused the request; the order ends as rejected."""
 
 

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import User
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,12 +31,13 @@ def trading_day_today() -> date:
     return timezone.now().astimezone(MARKET_TIMEZONE).date()
 
 
-def account_open_simulated(*, user: User, cash: Decimal) -> BrokerAccount:
+def account_open_simulated(*, user: AbstractBaseUser, cash: Decimal) -> BrokerAccount:
     """Give a user a simulated paper account funded with `cash`."""
     cash = to_money(cash)
     with transaction.atomic():
+        # By id: any AUTH_USER_MODEL instance will do, whatever its static type.
         return BrokerAccount.objects.create(
-            user=user,
+            user_id=user.pk,
             provider=BrokerProvider.SIMULATED,
             cash=cash,
             equity=cash,

@@ -1,6 +1,7 @@
 """Trade updates from any broker: fills into positions and cash, statuses into orders."""
 
 import logging
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -12,7 +13,7 @@ from trading.models import BrokerAccount, Fill, Instrument, Order, Position
 from trading.money import to_avg_price
 from trading.services.accounts import account_refresh
 from trading.services.common import account_lock, emit
-from trading.services.orders import order_status_advance
+from trading.services.orders import order_status_advance, status_rank
 from trading.services.positions import position_write
 
 logger = logging.getLogger(__name__)
@@ -63,13 +64,18 @@ def _order_for_update(account: BrokerAccount, update: TradeUpdate) -> Order:
     )
 
 
-def _apply_fill(account: BrokerAccount, order: Order, update: TradeUpdate) -> None:
-    assert update.execution_id and update.qty and update.price
-    qty, price = update.qty, update.price
+def _apply_fill(
+    account: BrokerAccount,
+    order: Order,
+    update: TradeUpdate,
+    execution_id: str,
+    qty: Decimal,
+    price: Decimal,
+) -> None:
     fill = Fill.objects.create(
         account=account,
         order=order,
-        execution_id=update.execution_id,
+        execution_id=execution_id,
         symbol=order.symbol,
         side=order.side,
         qty=qty,
@@ -83,7 +89,8 @@ def _apply_fill(account: BrokerAccount, order: Order, update: TradeUpdate) -> No
     if order.filled_qty >= order.qty:
         order.status = OrderStatus.FILLED
         order.filled_at = update.timestamp
-    elif order.status != OrderStatus.PENDING_CANCEL:
+    elif status_rank(order.status) < status_rank(OrderStatus.PARTIALLY_FILLED):
+        # A late execution still moves money, but never reopens a pending-cancel or ended order.
         order.status = OrderStatus.PARTIALLY_FILLED
     order.save()
 
@@ -113,17 +120,17 @@ def trade_update_apply(account_id: int, update: TradeUpdate) -> bool:
         account = account_lock(account_id)
         order = _order_for_update(account, update)
         if update.event in FILL_EVENTS:
-            if Fill.objects.filter(execution_id=update.execution_id).exists():
-                logger.info("duplicate execution %s ignored", update.execution_id)
+            execution_id, qty, price = update.execution_id, update.qty, update.price
+            if not execution_id or qty is None or qty <= 0 or price is None or price <= 0:
+                logger.error("malformed %s event for order %s ignored", update.event, order.pk)
                 return False
-            if not update.qty or order.filled_qty + update.qty > order.qty:
-                logger.error(
-                    "execution %s overfills order %s; ignored",
-                    update.execution_id,
-                    order.pk,
-                )
+            if Fill.objects.filter(execution_id=execution_id).exists():
+                logger.info("duplicate execution %s ignored", execution_id)
                 return False
-            _apply_fill(account, order, update)
+            if order.filled_qty + qty > order.qty:
+                logger.error("execution %s overfills order %s; ignored", execution_id, order.pk)
+                return False
+            _apply_fill(account, order, update, execution_id, qty, price)
             return True
         if update.event not in STATUS_EVENTS:
             logger.warning("unknown trade update event %r ignored", update.event)

@@ -29,23 +29,25 @@ SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.]{0,15}$")
 MAX_ORDER_QTY = Decimal("1000000")
 
 # How far along an order's life a status is; an update never moves an order back.
-_STATUS_RANK = {
+# Alpaca's order goes accepted -> pending_new -> new; here `pending_new` also means "not yet
+# sent to the broker", which comes before everything the broker says.
+_STATUS_RANK: dict[str, int] = {
     OrderStatus.PENDING_NEW: 0,
     OrderStatus.ACCEPTED: 1,
-    OrderStatus.NEW: 1,
     OrderStatus.ACCEPTED_FOR_BIDDING: 1,
-    OrderStatus.PENDING_REPLACE: 2,
-    OrderStatus.PARTIALLY_FILLED: 2,
-    OrderStatus.PENDING_CANCEL: 2,
-    OrderStatus.STOPPED: 2,
-    OrderStatus.SUSPENDED: 2,
-    OrderStatus.CALCULATED: 2,
+    OrderStatus.NEW: 2,
+    OrderStatus.PENDING_REPLACE: 3,
+    OrderStatus.PARTIALLY_FILLED: 3,
+    OrderStatus.PENDING_CANCEL: 3,
+    OrderStatus.STOPPED: 3,
+    OrderStatus.SUSPENDED: 3,
+    OrderStatus.CALCULATED: 3,
 }
-_TERMINAL_RANK = 3
+_TERMINAL_RANK = 4
 
 
 def status_rank(status: str) -> int:
-    return _TERMINAL_RANK if status in TERMINAL_ORDER_STATUSES else _STATUS_RANK.get(status, 1)
+    return _TERMINAL_RANK if status in TERMINAL_ORDER_STATUSES else _STATUS_RANK.get(status, 2)
 
 
 def _validate(
@@ -105,7 +107,7 @@ def order_submit(
     symbol: str,
     side: str,
     qty: Decimal,
-    type: str,  # noqa: A002 - the public API's field name
+    type: str,  # shadows the builtin: it is the public API's field name
     limit_price: Decimal | None = None,
     time_in_force: str = TimeInForce.DAY,
     client_order_id: str | None = None,
@@ -124,7 +126,8 @@ def order_submit(
         account = account_lock(account.pk)
         instrument = _validate(account, symbol, side, qty, type, limit_price)
         price = limit_price or instrument.price
-        assert price is not None  # _validate refuses instruments without a price
+        if price is None:  # _validate already refuses instruments without a price
+            raise DomainError(f"{symbol} is not tradable right now.", field="symbol")
         _check_buying_power(account, side, qty, price, symbol)
         order = Order.objects.create(
             account=account,

@@ -1,6 +1,6 @@
 """Price services: mark positions to market and roll the trading day."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.db import transaction
@@ -9,7 +9,7 @@ from django.db.models import F
 from trading import signals
 from trading.enums import BrokerProvider, StreamChannel
 from trading.models import BrokerAccount, Instrument, Position
-from trading.services.accounts import account_refresh
+from trading.services.accounts import MARKET_TIMEZONE, account_refresh
 from trading.services.common import CAUSE_DAY_ROLL, CAUSE_PRICE, account_lock, emit
 from trading.services.positions import position_mark
 
@@ -57,8 +57,15 @@ def price_apply(
 
 
 def trading_day_roll(*, today: date) -> int:
-    """At a new session: yesterday's last prices become closes and equity the day's baseline."""
-    Instrument.objects.exclude(price__isnull=True).update(prev_close=F("price"))
+    """At a new session: yesterday's last prices become closes and equity the day's baseline.
+
+    Safe to repeat within a session (a restarted market loop calls it again): a price
+    already traded today is not a close.
+    """
+    session_start = datetime.combine(today, time.min, tzinfo=MARKET_TIMEZONE)
+    Instrument.objects.exclude(price__isnull=True).exclude(
+        price_updated_at__gte=session_start
+    ).update(prev_close=F("price"))
     rolled = 0
     for account_id in BrokerAccount.objects.exclude(trading_day=today).values_list("pk", flat=True):
         with transaction.atomic():

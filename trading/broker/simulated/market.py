@@ -64,7 +64,7 @@ class RandomWalkFeed:
         tick_volatility: float = DEFAULT_TICK_VOLATILITY * 8,
     ) -> None:
         self._prices = dict(sorted(start_prices.items()))
-        self._rng = random.Random(seed)
+        self._rng = random.Random(seed)  # noqa: S311 - a reproducible simulation, not secrets
         self._move_probability = move_probability
         self._tick_volatility = tick_volatility
 

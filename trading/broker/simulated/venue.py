@@ -44,7 +44,8 @@ def to_broker_order(order: SimulatedOrder) -> BrokerOrder:
 def _is_marketable(order: SimulatedOrder, price: Decimal) -> bool:
     if order.type == OrderType.MARKET:
         return True
-    assert order.limit_price is not None
+    if order.limit_price is None:  # the order_limit_price_matches_type constraint forbids it
+        return False
     if order.side == OrderSide.BUY:
         return price <= order.limit_price
     return price >= order.limit_price
