@@ -14,7 +14,7 @@ def event_key(event: ChannelEvent) -> str:
     if isinstance(event, AccountUpdate):
         return "account"
     if event.type == "position_update":
-        return event.data.symbol  # type: ignore[union-attr]
+        return event.data.symbol
     raise ValueError(f"{event.type} events must not be coalesced")
 
 
@@ -23,6 +23,8 @@ class CoalescingBuffer:
     """Pending events of one (user, channel): the newest per key, plus the lowest seq seen."""
 
     from_seq: int | None = None
+    # The highest seq covered so far.
+    seq: int = 0
     latest: dict[str, ChannelEvent] = field(default_factory=dict)
     count: int = 0
 
@@ -33,6 +35,7 @@ class CoalescingBuffer:
         current = self.latest.get(key)
         if current is None or event.seq > current.seq:
             self.latest[key] = event
+        self.seq = max(self.seq, event.seq)
         self.count += 1
 
     def add_batch(self, batch: BatchUpdate) -> None:
@@ -41,6 +44,15 @@ class CoalescingBuffer:
             self.add(event)
         if self.from_seq is None or batch.from_seq < self.from_seq:
             self.from_seq = batch.from_seq
+        self.seq = max(self.seq, batch.seq)
+
+    def continues(self, first_seq: int) -> bool:
+        """Whether a frame starting at `first_seq` extends the buffered range without a hole.
+
+        A drained batch claims every seq from its from_seq to its seq, so events on both
+        sides of a missing seq must never share one: the client would not see the gap.
+        """
+        return self.from_seq is None or first_seq <= self.seq + 1
 
     def __bool__(self) -> bool:
         return self.from_seq is not None
@@ -52,7 +64,7 @@ class CoalescingBuffer:
         events = sorted(self.latest.values(), key=lambda e: e.seq)
         from_seq = self.from_seq
         single = len(events) == 1 and self.count == 1 and events[0].seq == from_seq
-        self.from_seq, self.latest, self.count = None, {}, 0
+        self.from_seq, self.seq, self.latest, self.count = None, 0, {}, 0
         if single:
             return events[0]
         return create_batch_event(events[0].channel, events, from_seq=from_seq)

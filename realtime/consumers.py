@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from realtime import stats
 from realtime.coalescing import CoalescingBuffer
-from realtime.consumer_base import ResilientWebsocketConsumer
 from realtime.conf import (
     CHANNELS,
     CLIENT_IDLE_TIMEOUT_SECONDS,
@@ -23,21 +22,22 @@ from realtime.conf import (
     REORDER_WAIT_SECONDS,
     CloseCode,
 )
+from realtime.consumer_base import ResilientWebsocketConsumer
 from realtime.events import (
     ErrorMessage,
     Ping,
     Pong,
-    SubscribeRequest,
     Subscribed,
-    UnsubscribeRequest,
+    SubscribeRequest,
     Unsubscribed,
+    UnsubscribeRequest,
     portfolio_event_adapter,
 )
 from realtime.gate import realtime_enabled_for
 from realtime.groups import channel_group, control_group
 from realtime.limits import FrameRateLimiter, Verdict
 from realtime.protocol import FrameError, parse_client_frame
-from realtime.sequencing import ChannelSequencer, Frame
+from realtime.sequencing import ChannelSequencer, Frame, frame_range
 from realtime.snapshots import account_id_for_user, snapshot_frames
 from realtime.tracking import registry
 
@@ -177,7 +177,7 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
             return
         self.subscriptions.update(channels)
         registry.set_subscriptions(self.socket_id, self.subscriptions)
-        self._emit(Subscribed(channels=channels).model_dump(mode="json"))  # type: ignore[arg-type]
+        self._emit(Subscribed(channels=channels).model_dump(mode="json"))
         for frame in frames:
             channel = frame["channel"]
             self.sequencers[channel].reset(frame["seq"])
@@ -195,7 +195,7 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
             if channel == "positions":
                 self.position_batch = CoalescingBuffer()
         registry.set_subscriptions(self.socket_id, self.subscriptions)
-        self._emit(Unsubscribed(channels=channels).model_dump(mode="json"))  # type: ignore[arg-type]
+        self._emit(Unsubscribed(channels=channels).model_dump(mode="json"))
 
     # --- From the channel layer ---------------------------------------------------------------
 
@@ -242,6 +242,10 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
         was_empty = not self.position_batch
         for frame in frames:
             event = portfolio_event_adapter.validate_python(frame)
+            if not self.position_batch.continues(frame_range(frame)[0]):
+                # The sequencer gave up on a missing seq: send what came before it on its
+                # own, so the client sees the gap instead of a batch that claims to cover it.
+                self._flush_positions()
             if event.type == "batch":
                 self.position_batch.add_batch(event)
             else:

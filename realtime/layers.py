@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 UNDECODABLE_MESSAGE_TYPE = "portfolio.undecodable"
 
 
-class ResilientRedisPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
+class ResilientRedisPubSubChannelLayer(RedisPubSubChannelLayer):
     def deserialize(self, message: bytes) -> dict[str, Any]:
         try:
             result: dict[str, Any] = super().deserialize(message)

@@ -54,10 +54,11 @@ class Publisher:
         loop.call_soon_threadsafe(self._start_sender)
         return loop
 
-    def _start_sender(self) -> None:
+    def _start_sender(self) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
         if self._queue is None:
             self._queue = asyncio.Queue()
             asyncio.get_running_loop().create_task(self._send_forever(self._queue))
+        return self._queue
 
     async def _send_forever(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
         layer = get_channel_layer()
@@ -98,9 +99,7 @@ class Publisher:
     # --- On the loop ----------------------------------------------------------------------------
 
     def _enqueue(self, group: str, message: dict[str, Any]) -> None:
-        self._start_sender()
-        assert self._queue is not None
-        self._queue.put_nowait((group, message))
+        self._start_sender().put_nowait((group, message))
 
     def _send_event(self, user_id: int, event: ChannelEvent | BatchUpdate, urgent: bool) -> None:
         message = {
@@ -114,6 +113,12 @@ class Publisher:
         key = (user_id, event.channel)
         if coalesce:
             buffer = self._buffers.get(key)
+            if buffer is not None and not buffer.continues(event.seq):
+                # The seqs in between were published elsewhere (another process, or a
+                # thread whose commit callback is still on its way): a batch from here
+                # must not claim to cover them, or the consumer would drop them as old.
+                self._flush(key)
+                buffer = None
             if buffer is None:
                 buffer = self._buffers[key] = CoalescingBuffer()
                 asyncio.get_running_loop().call_later(self._window, self._flush, key)

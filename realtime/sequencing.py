@@ -13,7 +13,8 @@ Frame = dict[str, Any]
 
 def frame_range(frame: Frame) -> tuple[int, int]:
     """The seqs a frame covers: a batch its from_seq..seq, an event just its seq."""
-    return int(frame.get("from_seq", frame["seq"])), int(frame["seq"])
+    last = int(frame["seq"])
+    return int(frame.get("from_seq", last)), last
 
 
 def trim_batch(frame: Frame, last_sent: int) -> Frame:

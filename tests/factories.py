@@ -3,16 +3,14 @@
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 
 from trading.models import BrokerAccount, Instrument
 from trading.services.accounts import account_open_simulated
 
-User = get_user_model()
 
-
-def make_user(username: str = "trader", password: str = "pw-for-tests-1") -> AbstractUser:
-    user: AbstractUser = User.objects.create_user(username=username, password=password)
+def make_user(username: str = "trader", password: str = "pw-for-tests-1") -> User:
+    user: User = get_user_model().objects.create_user(username=username, password=password)
     return user
 
 

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 
-class CredentialsUnreadable(Exception):
+class CredentialsUnreadableError(Exception):
     """The stored credentials were encrypted under another key."""
 
 
@@ -30,7 +30,7 @@ def credentials_decrypt(token: str) -> dict[str, str]:
     try:
         data: dict[str, str] = json.loads(_fernet().decrypt(token.encode()))
     except InvalidToken:
-        raise CredentialsUnreadable(
+        raise CredentialsUnreadableError(
             "broker credentials cannot be decrypted with this key"
         ) from None
     return data

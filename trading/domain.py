@@ -6,8 +6,10 @@ from decimal import Decimal
 from trading.enums import OrderSide
 from trading.money import ZERO, ratio, to_avg_price, to_money, to_qty
 
-# Initial margin on short positions (Reg T: the proceeds plus 50 %).
-SHORT_MARGIN_REQUIREMENT = Decimal("1.5")
+# A short position holds back its proceeds plus collateral equal to its value, so its
+# proceeds never count as buying power. An open short sale reserves its value (like a
+# buy) and, once filled, holds back exactly that much: buying power does not jump.
+SHORT_HELD_MULTIPLE = Decimal("2")
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def marks_for(holding: Holding, current_price: Decimal, prev_close: Decimal | No
 def order_reservation(
     side: str, remaining_qty: Decimal, price: Decimal, position_qty: Decimal
 ) -> Decimal:
-    """Buying power an open order holds back: a buy its notional, a short sale its margin.
+    """Buying power an open order holds back: a buy or a short sale its notional.
 
     Only the part that opens or adds to a position counts (as at Alpaca): a sell covered by
     a long and a buy covering a short (`position_qty` is signed) need no buying power.
@@ -107,10 +109,10 @@ def order_reservation(
     short_qty = remaining_qty - max(position_qty, ZERO)
     if short_qty <= 0:
         return ZERO
-    return to_money(short_qty * price * SHORT_MARGIN_REQUIREMENT)
+    return to_money(short_qty * price)
 
 
 def buying_power(cash: Decimal, short_market_value: Decimal, reserved: Decimal) -> Decimal:
-    """Cash not pledged to shorts (at initial margin) or to open orders; never negative."""
-    available = cash - abs(short_market_value) * SHORT_MARGIN_REQUIREMENT - reserved
+    """Cash not held back by short positions or open orders; never negative."""
+    available = cash - abs(short_market_value) * SHORT_HELD_MULTIPLE - reserved
     return max(to_money(available), ZERO.quantize(Decimal("0.01")))

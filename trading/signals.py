@@ -1,4 +1,4 @@
-"""Domain signals, sent after commit by the services; `realtime` listens, `trading` never imports it.
+"""Domain signals, sent after commit by the services; `trading` never imports `realtime`.
 
 Every signal carries `account_id`, `user_id`, `seq` (the channel's sequence number assigned
 in the transaction that made the change), `at` (when it changed, aware UTC), `cause`

@@ -8,7 +8,7 @@ again once `locked_until` passes, and the worker's reconciliation with the broke
 
 import logging
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -21,7 +21,7 @@ from trading.models import OrderJob
 logger = logging.getLogger(__name__)
 
 
-def _claimable(now: "timezone.datetime") -> "Q":
+def _claimable(now: datetime) -> Q:
     return Q(status=JobStatus.QUEUED, run_after__lte=now) | Q(
         status=JobStatus.RUNNING, locked_until__lt=now
     )

@@ -66,7 +66,7 @@ def position_data(position: Position) -> PositionData:
     return PositionData(
         symbol=position.symbol,
         side=side,
-        **_decimals(position, _POSITION_DECIMALS),  # type: ignore[arg-type]
+        **_decimals(position, _POSITION_DECIMALS),
     )
 
 
@@ -75,8 +75,8 @@ def order_data(order: Order) -> OrderData:
         id=str(order.pk),
         client_order_id=order.client_order_id,
         symbol=order.symbol,
-        side=order.side,  # type: ignore[arg-type]  # a choices field: always buy or sell
-        type=order.type,  # type: ignore[arg-type]
+        side=order.side,
+        type=order.type,
         time_in_force=order.time_in_force,
         status=order.status,
         reject_reason=order.reject_reason,
@@ -86,7 +86,7 @@ def order_data(order: Order) -> OrderData:
         expired_at=order.expired_at,
         failed_at=order.failed_at,
         updated_at=order.updated_at,
-        **_decimals(order, _ORDER_DECIMALS),  # type: ignore[arg-type]
+        **_decimals(order, _ORDER_DECIMALS),
     )
 
 
@@ -94,7 +94,7 @@ def account_data(account: BrokerAccount) -> AccountData:
     return AccountData(
         day_pl=account.day_pl,
         day_pl_pct=account.day_pl_pct,
-        **_decimals(account, _ACCOUNT_DECIMALS),  # type: ignore[arg-type]
+        **_decimals(account, _ACCOUNT_DECIMALS),
     )
 
 
@@ -103,9 +103,9 @@ def fill_data(fill: Fill) -> FillData:
         execution_id=fill.execution_id,
         order_id=str(fill.order_id),
         symbol=fill.symbol,
-        side=fill.side,  # type: ignore[arg-type]
+        side=fill.side,
         executed_at=fill.executed_at,
-        **_decimals(fill, ("qty", "price")),  # type: ignore[arg-type]
+        **_decimals(fill, ("qty", "price")),
     )
 
 

@@ -1,6 +1,5 @@
 """PortfolioConsumer over WebsocketCommunicator, on the in-memory layer and on Redis."""
 
-import asyncio
 import threading
 from decimal import Decimal
 from typing import Any
@@ -143,7 +142,7 @@ async def test_seq_strictly_increasing_per_channel(ws_connect: Any, trader: Brok
     while orders_seen < 6:  # two orders: update, trade, update per fill, plus pending
         try:
             frame = await communicator.receive_json_from(timeout=1.5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             break
         if frame["type"] in ("ping", "pong"):
             continue

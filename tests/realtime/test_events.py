@@ -21,7 +21,7 @@ from realtime.events.schemas import AccountData
 
 def test_unknown_fields_are_rejected() -> None:
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
-        ErrorMessage(code="x", message="y", hint="z")  # type: ignore[call-arg]
+        ErrorMessage(code="x", message="y", hint="z")
 
 
 def test_naive_datetimes_are_rejected() -> None:

@@ -73,8 +73,9 @@ async def test_price_ticks_are_coalesced_at_the_source(channel_layer: Any, accou
     await sync_to_async(order_submit)(
         account=account, symbol="AAPL", side="buy", qty=Decimal("1"), type="market"
     )
-    from trading.worker import run_worker
     import threading
+
+    from trading.worker import run_worker
 
     await sync_to_async(run_worker)(stop=threading.Event(), burst=True)
     inbox = await listen(channel_layer, account.user_id, "positions")

@@ -216,18 +216,18 @@ def test_buy_reserves_its_notional_in_cents():
     assert order_reservation("buy", D("10"), D("150"), D("20")) == D("1500.00")
 
 
-def test_short_sale_reserves_its_margin():
-    # 10 x 100 x 1.5
-    assert order_reservation("sell", D("10"), D("100"), D("0")) == D("1500.00")
+def test_short_sale_reserves_its_value():
+    # 10 x 100
+    assert order_reservation("sell", D("10"), D("100"), D("0")) == D("1000.00")
     # Adding to a short: all of it.
-    assert order_reservation("sell", D("10"), D("100"), D("-5")) == D("1500.00")
+    assert order_reservation("sell", D("10"), D("100"), D("-5")) == D("1000.00")
 
 
 def test_sell_covered_by_a_long_reserves_nothing():
     assert order_reservation("sell", D("10"), D("100"), D("10")) == 0
     assert order_reservation("sell", D("4"), D("100"), D("10")) == 0
-    # Sell 15 holding 10: only the 5 that go short: 5 x 100 x 1.5
-    assert order_reservation("sell", D("15"), D("100"), D("10")) == D("750.00")
+    # Sell 15 holding 10: only the 5 that go short: 5 x 100
+    assert order_reservation("sell", D("15"), D("100"), D("10")) == D("500.00")
 
 
 def test_buy_covering_a_short_reserves_nothing():
@@ -244,14 +244,14 @@ def test_nothing_left_reserves_nothing():
     assert order_reservation("sell", D("-1"), D("100"), D("0")) == 0
 
 
-def test_buying_power_subtracts_short_margin_and_reservations():
-    # 10000 - |-2000| x 1.5 - 500
-    assert buying_power(D("10000.00"), D("-2000.00"), D("500.00")) == D("6500.00")
+def test_buying_power_holds_back_short_proceeds_collateral_and_reservations():
+    # 10000 - |-2000| x 2 - 500
+    assert buying_power(D("10000.00"), D("-2000.00"), D("500.00")) == D("5500.00")
     assert buying_power(D("10000.00"), D("0"), D("0")) == D("10000.00")
 
 
 def test_buying_power_is_never_negative():
-    # 1000 - 1000 x 1.5 = -500 -> 0
+    # 1000 - 1000 x 2 = -1000 -> 0
     result = buying_power(D("1000.00"), D("-1000.00"), D("0"))
     assert result == 0
     assert str(result) == "0.00"

@@ -293,7 +293,7 @@ def test_short_sell_then_cover(account):
     assert account.cash == D("102500.00")  # the proceeds
     assert account.short_market_value == D("-2500.00")
     assert account.equity == D("100000.00")  # 102500 - 2500
-    assert account.buying_power == D("98750.00")  # 102500 - 2500 x 1.5
+    assert account.buying_power == D("97500.00")  # 102500 - 2500 x 2 (proceeds + collateral)
 
     set_price("TSLA", "240.00")
     fill_all(account, "TSLA", "buy", "10", "240.00")
@@ -318,7 +318,7 @@ def test_flip_long_to_short_through_one_order(account):
     assert pos.unrealized_pl == D("0.00")
     assert account.cash == D("101150.00")  # 100000 - 2000 + 3150
     assert account.equity == D("100100.00")  # 101150 - 1050: the long's 100 profit realised
-    assert account.buying_power == D("99575.00")  # 101150 - 1050 x 1.5
+    assert account.buying_power == D("99050.00")  # 101150 - 1050 x 2
 
 
 def test_fills_touch_only_their_account(account, other_account):

@@ -100,13 +100,13 @@ def test_limit_order_reserves_at_its_limit_price(account):
     assert balances(account)[1] == D("98500.00")  # 10 x 150, not 10 x 200
 
 
-def test_short_sale_needs_its_margin(account):
+def test_short_sale_needs_its_value(account):
     set_price("TSLA", "250.00")
     with pytest.raises(DomainError) as raised:
-        submit(account, symbol="TSLA", side="sell", qty=D("267"))  # 267 x 250 x 1.5 = 100125
+        submit(account, symbol="TSLA", side="sell", qty=D("401"))  # 401 x 250 = 100250
     assert raised.value.code == "insufficient_buying_power"
-    submit(account, symbol="TSLA", side="sell", qty=D("266"))  # 99750
-    assert balances(account)[1] == D("250.00")
+    submit(account, symbol="TSLA", side="sell", qty=D("400"))  # 100000
+    assert balances(account)[1] == D("0.00")
 
 
 def test_selling_a_held_long_needs_no_buying_power(account):
@@ -114,26 +114,38 @@ def test_selling_a_held_long_needs_no_buying_power(account):
     assert balances(account) == (D("2000.00"), D("2000.00"))
     submit(account, side="sell", qty=D("490"))
     assert balances(account)[1] == D("2000.00")
-    # 10 beyond the long go short: 10 x 200 x 1.5 = 3000 > 2000
+    # 11 beyond the long go short: 11 x 200 = 2200 > 2000
     with pytest.raises(DomainError) as raised:
-        submit(account, side="sell", qty=D("500"))
+        submit(account, side="sell", qty=D("501"))
     assert raised.value.code == "insufficient_buying_power"
 
 
 def test_a_losing_short_can_always_be_covered(db):
-    small = make_account("small", cash="4000.00")
+    small = make_account("small", cash="8000.00")
     set_price("TSLA", "250.00")
     trade_at_venue(small, "TSLA", "sell", "10")
-    assert balances(small) == (D("6500.00"), D("2750.00"))  # 6500 - 2500 x 1.5
+    assert balances(small) == (D("10500.00"), D("5500.00"))  # 10500 - 2500 x 2
     price_apply(symbol="TSLA", price=D("400.00"), at=NOW)
-    assert balances(small)[1] == D("500.00")  # 6500 - 4000 x 1.5
+    assert balances(small)[1] == D("2500.00")  # 10500 - 4000 x 2
     # The cover (4000 notional) releases margin, so it needs none.
     order = submit(small, symbol="TSLA", side="buy", qty=D("10"))
     assert order.status == OrderStatus.PENDING_NEW
-    assert balances(small)[1] == D("500.00")
-    # Beyond the short it opens a long, which does: 2 x 400 = 800 > 500.
+    assert balances(small)[1] == D("2500.00")
+    # Beyond the short it opens a long, which does: 7 x 400 = 2800 > 2500.
     with pytest.raises(DomainError):
-        submit(small, symbol="TSLA", side="buy", qty=D("12"))
+        submit(small, symbol="TSLA", side="buy", qty=D("17"))
+
+
+def test_two_sells_of_one_long_cannot_go_short_unchecked(db):
+    small = make_account("small", cash="3000.00")
+    trade_at_venue(small, "AAPL", "buy", "10")  # cash 3000 - 2000
+    assert balances(small) == (D("1000.00"), D("1000.00"))
+    submit(small, side="sell", qty=D("10"))  # covered by the long: needs nothing
+    # The first sell already uses the long: a second one would open a 10-share short,
+    # which needs 10 x 200 = 2000 > 1000.
+    with pytest.raises(DomainError) as raised:
+        submit(small, side="sell", qty=D("10"))
+    assert raised.value.code == "insufficient_buying_power"
 
 
 # --- validation --------------------------------------------------------------------------

@@ -117,8 +117,8 @@ def test_price_apply_marks_every_holder(holdings, other_account):
     short = position(other_account, "AAPL")
     assert (short.market_value, short.unrealized_pl) == (D("-760.00"), D("40.00"))
     other_account.refresh_from_db()
-    # cash 50000 + 800; equity 50800 - 760; bp 50800 - 760 x 1.5
-    assert (other_account.equity, other_account.buying_power) == (D("50040.00"), D("49660.00"))
+    # cash 50000 + 800; equity 50800 - 760; bp 50800 - 760 x 2
+    assert (other_account.equity, other_account.buying_power) == (D("50040.00"), D("49280.00"))
 
 
 def test_day_pl_follows_prices_and_the_roll_resets_the_baseline(holdings):

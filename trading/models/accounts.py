@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from trading.enums import BrokerProvider
-from trading.models.fields import money_field, price_field
+from trading.models.fields import money_field, optional_price_field
 from trading.money import ratio, to_money
 
 
@@ -81,8 +81,8 @@ class Instrument(models.Model):
     name = models.CharField(max_length=128, blank=True, default="")
     exchange = models.CharField(max_length=16, blank=True, default="")
     tradable = models.BooleanField(default=True)
-    price = price_field(null=True, blank=True)
-    prev_close = price_field(null=True, blank=True)
+    price = optional_price_field()
+    prev_close = optional_price_field()
     price_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

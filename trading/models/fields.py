@@ -15,6 +15,11 @@ def price_field(**kwargs: Any) -> "models.DecimalField[Decimal, Decimal]":
     return models.DecimalField(max_digits=20, decimal_places=8, **kwargs)
 
 
+def optional_price_field(**kwargs: Any) -> "models.DecimalField[Decimal | None, Decimal | None]":
+    """A price that may be absent (a market order's limit, an unfilled order's average)."""
+    return models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True, **kwargs)
+
+
 def qty_field(**kwargs: Any) -> "models.DecimalField[Decimal, Decimal]":
     return models.DecimalField(max_digits=20, decimal_places=6, **kwargs)
 

@@ -14,7 +14,13 @@ from trading.enums import (
     TimeInForce,
 )
 from trading.models.accounts import BrokerAccount
-from trading.models.fields import money_field, price_field, qty_field, ratio_field
+from trading.models.fields import (
+    money_field,
+    optional_price_field,
+    price_field,
+    qty_field,
+    ratio_field,
+)
 
 
 class Position(models.Model):
@@ -68,9 +74,9 @@ class Order(models.Model):
         max_length=4, choices=TimeInForce.choices, default=TimeInForce.DAY
     )
     qty = qty_field()
-    limit_price = price_field(null=True, blank=True)
+    limit_price = optional_price_field()
     filled_qty = qty_field(default=Decimal("0"))
-    filled_avg_price = price_field(null=True, blank=True)
+    filled_avg_price = optional_price_field()
     status = models.CharField(
         max_length=24, choices=OrderStatus.choices, default=OrderStatus.PENDING_NEW
     )

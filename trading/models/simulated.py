@@ -7,7 +7,7 @@ from django.db import models
 
 from trading.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 from trading.models.accounts import BrokerAccount
-from trading.models.fields import price_field, qty_field
+from trading.models.fields import optional_price_field, price_field, qty_field
 
 
 class SimulatedOrder(models.Model):
@@ -23,9 +23,9 @@ class SimulatedOrder(models.Model):
     type = models.CharField(max_length=8, choices=OrderType.choices)
     time_in_force = models.CharField(max_length=4, choices=TimeInForce.choices)
     qty = qty_field()
-    limit_price = price_field(null=True, blank=True)
+    limit_price = optional_price_field()
     filled_qty = qty_field(default=Decimal("0"))
-    filled_avg_price = price_field(null=True, blank=True)
+    filled_avg_price = optional_price_field()
     status = models.CharField(max_length=24, choices=OrderStatus.choices)
     executions = models.PositiveIntegerField(default=0)
     submitted_at = models.DateTimeField()

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from trading import signals
-from trading.domain import buying_power, order_reservation
+from trading.domain import buying_power, order_reservation, signed_qty
 from trading.enums import OPEN_ORDER_STATUSES, BrokerProvider, StreamChannel
 from trading.models import BrokerAccount, Instrument, Position
 from trading.money import ZERO, to_money
@@ -47,9 +47,19 @@ def account_open_simulated(*, user: AbstractBaseUser, cash: Decimal) -> BrokerAc
         )
 
 
-def _reserved_for_open_orders(account: BrokerAccount, position_qty: dict[str, Decimal]) -> Decimal:
+def open_orders_exposure(
+    account: BrokerAccount, position_qty: dict[str, Decimal]
+) -> tuple[Decimal, dict[str, Decimal]]:
+    """Buying power held by open orders, and each symbol's quantity once they all fill.
+
+    Orders are taken oldest first against the quantity the earlier ones leave, so two
+    sells of a 10-share long cannot each count as "covered" and together go short.
+    """
     reserved = ZERO
-    open_orders = list(account.orders.filter(status__in=OPEN_ORDER_STATUSES))
+    projected = dict(position_qty)
+    open_orders = list(
+        account.orders.filter(status__in=OPEN_ORDER_STATUSES).order_by("submitted_at", "pk")
+    )
     prices = dict(
         Instrument.objects.filter(symbol__in={o.symbol for o in open_orders}).values_list(
             "symbol", "price"
@@ -57,10 +67,10 @@ def _reserved_for_open_orders(account: BrokerAccount, position_qty: dict[str, De
     )
     for order in open_orders:
         price = order.limit_price or prices.get(order.symbol) or ZERO
-        reserved += order_reservation(
-            order.side, order.remaining_qty, price, position_qty.get(order.symbol, ZERO)
-        )
-    return reserved
+        held = projected.get(order.symbol, ZERO)
+        reserved += order_reservation(order.side, order.remaining_qty, price, held)
+        projected[order.symbol] = held + signed_qty(order.side, order.remaining_qty)
+    return reserved, projected
 
 
 def account_refresh(account: BrokerAccount, *, cause: str = CAUSE_TRADE) -> bool:
@@ -77,7 +87,7 @@ def account_refresh(account: BrokerAccount, *, cause: str = CAUSE_TRADE) -> bool
     account.short_market_value = to_money(short_value)
     account.equity = to_money(account.cash + long_value + short_value)
     account.buying_power = buying_power(
-        account.cash, short_value, _reserved_for_open_orders(account, position_qty)
+        account.cash, short_value, open_orders_exposure(account, position_qty)[0]
     )
     if tuple(getattr(account, f) for f in _BALANCE_FIELDS) == before:
         return False

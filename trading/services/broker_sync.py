@@ -22,7 +22,9 @@ def positions_sync_all(*, username: str | None = None) -> dict[int, list[str]]:
     changes: dict[int, list[str]] = {}
     for account in accounts:
         try:
-            changes[account.pk] = positions_sync(account=account, gateway=gateway_for_account(account))
+            changes[account.pk] = positions_sync(
+                account=account, gateway=gateway_for_account(account)
+            )
         except BrokerError as error:
             logger.warning("position sync skipped account %s: %s", account.pk, error)
     return changes

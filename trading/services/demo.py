@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
 from trading.broker.simulated.seeding import venue_book_filled_order
@@ -36,13 +37,15 @@ class DemoLogin:
     created: bool
 
 
-def _user(username: str, *, staff: bool) -> tuple[object, bool]:
+def _user(username: str, *, staff: bool) -> tuple[AbstractBaseUser, bool]:
     user_model = get_user_model()
     user = user_model.objects.filter(username=username).first()
     if user is not None:
         return user, False
     if staff:
-        return user_model.objects.create_superuser(username, f"{username}@example.com", username), True
+        return user_model.objects.create_superuser(
+            username, f"{username}@example.com", username
+        ), True
     return user_model.objects.create_user(username, f"{username}@example.com", username), True
 
 
@@ -63,10 +66,11 @@ def demo_data_ensure() -> list[DemoLogin]:
         raise RuntimeError("demo users (demo/demo, admin/admin) exist only in DEBUG mode")
     _, admin_created = _user("admin", staff=True)
     trader, trader_created = _user("demo", staff=False)
-    if not BrokerAccount.objects.filter(user=trader).exists():
+    if not BrokerAccount.objects.filter(user_id=trader.pk).exists():
         with transaction.atomic():
             account = account_open_simulated(
-                user=trader, cash=Decimal(settings.DEMO_STARTING_CASH)  # type: ignore[arg-type]
+                user=trader,
+                cash=Decimal(settings.DEMO_STARTING_CASH),
             )
             for symbol, qty, price in DEMO_HOLDINGS:
                 signed = Decimal(qty)

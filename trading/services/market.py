@@ -3,7 +3,6 @@
 import logging
 import threading
 from datetime import date
-from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
@@ -25,7 +24,7 @@ def feed_from_instruments(*, seed: int) -> RandomWalkFeed:
     prices = dict(
         Instrument.objects.filter(tradable=True, price__isnull=False).values_list("symbol", "price")
     )
-    return RandomWalkFeed({s: Decimal(p) for s, p in prices.items()}, seed=seed)
+    return RandomWalkFeed({s: p for s, p in prices.items() if p is not None}, seed=seed)
 
 
 class SimulatedMarket:

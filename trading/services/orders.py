@@ -4,7 +4,7 @@ import re
 import uuid
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from trading import signals
@@ -22,7 +22,7 @@ from trading.enums import (
 )
 from trading.models import BrokerAccount, Instrument, Order, OrderJob, Position
 from trading.money import PRICE_PLACES, QTY_PLACES, ZERO
-from trading.services.accounts import account_refresh
+from trading.services.accounts import account_refresh, open_orders_exposure
 from trading.services.common import DomainError, account_lock, emit
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.]{0,15}$")
@@ -90,8 +90,9 @@ def _validate(
 def _check_buying_power(
     account: BrokerAccount, side: str, qty: Decimal, price: Decimal, symbol: str
 ) -> None:
-    held = Position.objects.filter(account=account, symbol=symbol).values_list("qty", flat=True)
-    needed = order_reservation(side, qty, price, next(iter(held), ZERO))
+    held = dict(Position.objects.filter(account=account).values_list("symbol", "qty"))
+    _, projected = open_orders_exposure(account, held)
+    needed = order_reservation(side, qty, price, projected.get(symbol, ZERO))
     if needed > account.buying_power:
         raise DomainError(
             f"Insufficient buying power: this order needs ${needed:,} "
@@ -114,37 +115,68 @@ def order_submit(
 ) -> Order:
     """Create the order and its submit job in one transaction; the worker carries it out."""
     symbol = symbol.strip().upper()
-    if client_order_id:
-        existing = Order.objects.filter(client_order_id=client_order_id).first()
-        if existing is not None:
-            if existing.account_id != account.pk:
-                raise DomainError("client_order_id is already in use.", field="client_order_id")
-            return existing  # a retried request: the same order, not a second one
     if time_in_force not in TimeInForce.values:
         raise DomainError("Time in force must be day, gtc or ioc.", field="time_in_force")
-    with transaction.atomic():
-        account = account_lock(account.pk)
-        instrument = _validate(account, symbol, side, qty, type, limit_price)
-        price = limit_price or instrument.price
-        if price is None:  # _validate already refuses instruments without a price
-            raise DomainError(f"{symbol} is not tradable right now.", field="symbol")
-        _check_buying_power(account, side, qty, price, symbol)
-        order = Order.objects.create(
-            account=account,
-            client_order_id=client_order_id or uuid.uuid4().hex,
-            symbol=symbol,
-            side=side,
-            type=type,
-            time_in_force=time_in_force,
-            qty=qty,
-            limit_price=limit_price,
-            status=OrderStatus.PENDING_NEW,
-            submitted_at=timezone.now(),
-        )
-        OrderJob.objects.create(order=order, kind=JobKind.SUBMIT)
-        emit(account, StreamChannel.ORDERS, signals.order_updated, order=order)
-        account_refresh(account)
-        transaction.on_commit(lambda: signals.order_job_queued.send(sender=Order))
+    try:
+        with transaction.atomic():
+            account = account_lock(account.pk)
+            # Under the account lock, so two retries of one request cannot both create.
+            if client_order_id and (existing := _existing_order(account, client_order_id)):
+                return existing  # a retried request: the same order, not a second one
+            order = _order_create(
+                account,
+                symbol,
+                side,
+                qty,
+                type,
+                limit_price,
+                time_in_force,
+                client_order_id or uuid.uuid4().hex,
+            )
+    except IntegrityError:
+        # Another account's request took this client_order_id between our check and insert.
+        raise DomainError("client_order_id is already in use.", field="client_order_id") from None
+    return order
+
+
+def _existing_order(account: BrokerAccount, client_order_id: str) -> Order | None:
+    existing = Order.objects.filter(client_order_id=client_order_id).first()
+    if existing is not None and existing.account_id != account.pk:
+        raise DomainError("client_order_id is already in use.", field="client_order_id")
+    return existing
+
+
+def _order_create(
+    account: BrokerAccount,
+    symbol: str,
+    side: str,
+    qty: Decimal,
+    order_type: str,
+    limit_price: Decimal | None,
+    time_in_force: str,
+    client_order_id: str,
+) -> Order:
+    instrument = _validate(account, symbol, side, qty, order_type, limit_price)
+    price = limit_price or instrument.price
+    if price is None:  # _validate already refuses instruments without a price
+        raise DomainError(f"{symbol} is not tradable right now.", field="symbol")
+    _check_buying_power(account, side, qty, price, symbol)
+    order = Order.objects.create(
+        account=account,
+        client_order_id=client_order_id,
+        symbol=symbol,
+        side=side,
+        type=order_type,
+        time_in_force=time_in_force,
+        qty=qty,
+        limit_price=limit_price,
+        status=OrderStatus.PENDING_NEW,
+        submitted_at=timezone.now(),
+    )
+    OrderJob.objects.create(order=order, kind=JobKind.SUBMIT)
+    emit(account, StreamChannel.ORDERS, signals.order_updated, order=order)
+    account_refresh(account)
+    transaction.on_commit(lambda: signals.order_job_queued.send(sender=Order))
     return order
 
 

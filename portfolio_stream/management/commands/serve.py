@@ -56,7 +56,7 @@ class Command(BaseCommand):
             url = f"http://{options['host']}:{options['port']}"
             self.stdout.write(f"Serving on {url}  (background: {', '.join(n for n, _ in loops)})")
 
-        reactor.callWhenRunning(start_background)  # type: ignore[attr-defined]
+        reactor.callWhenRunning(start_background)
         server = Server(
             application=application,
             endpoints=build_endpoint_description_strings(

@@ -6,11 +6,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from trading.broker.simulated.venue import match_orders, to_broker_order
 from trading.broker.types import TradeUpdate, TradeUpdateSink
 from trading.enums import OrderStatus, OrderType, TimeInForce
 from trading.models import SimulatedOrder
-
-from trading.broker.simulated.venue import match_orders, to_broker_order
 
 
 def venue_book_filled_order(

@@ -147,27 +147,29 @@ class SimulatedGateway:
         if instrument is None or instrument.price is None:
             raise BrokerRejected(f"asset {request.symbol} is not tradable")
         now = timezone.now()
-        try:
-            with transaction.atomic():
-                order = SimulatedOrder.objects.create(
-                    account_id=self._account_id,
-                    client_order_id=request.client_order_id,
-                    symbol=request.symbol,
-                    side=request.side,
-                    type=request.type,
-                    time_in_force=request.time_in_force,
-                    qty=request.qty,
-                    limit_price=request.limit_price,
-                    status=OrderStatus.NEW,
-                    submitted_at=now,
-                    updated_at=now,
-                )
-                accepted = to_broker_order(order)
-                self._sink(self._account_id, TradeUpdate("new", accepted, now))
-                # A marketable order meets the displayed liquidity at once.
-                match_orders([order], instrument.price, self._sink, self._max_fill_qty)
-        except IntegrityError:
-            raise BrokerRejected("client_order_id must be unique") from None
+        with transaction.atomic():
+            try:
+                # Its own savepoint: only this insert's conflict means a duplicate order.
+                with transaction.atomic():
+                    order = SimulatedOrder.objects.create(
+                        account_id=self._account_id,
+                        client_order_id=request.client_order_id,
+                        symbol=request.symbol,
+                        side=request.side,
+                        type=request.type,
+                        time_in_force=request.time_in_force,
+                        qty=request.qty,
+                        limit_price=request.limit_price,
+                        status=OrderStatus.NEW,
+                        submitted_at=now,
+                        updated_at=now,
+                    )
+            except IntegrityError:
+                raise BrokerRejected("client_order_id must be unique") from None
+            accepted = to_broker_order(order)
+            self._sink(self._account_id, TradeUpdate("new", accepted, now))
+            # A marketable order meets the displayed liquidity at once.
+            match_orders([order], instrument.price, self._sink, self._max_fill_qty)
         # The broker has the order; its answer is still on the wire.
         time.sleep(self._latency_seconds)
         return accepted

@@ -17,7 +17,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--loop", action="store_true", help="Keep syncing periodically.")
-        parser.add_argument("--interval", type=float, default=settings.POSITION_SYNC_INTERVAL_SECONDS)
+        parser.add_argument(
+            "--interval", type=float, default=settings.POSITION_SYNC_INTERVAL_SECONDS
+        )
         parser.add_argument("--username", default=None, help="Only this user's account.")
 
     def handle(self, *args: Any, **options: Any) -> None:
