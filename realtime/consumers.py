@@ -263,8 +263,10 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
     # --- Outbound -----------------------------------------------------------------------------
 
     def _later(self, delay: float, callback: Any, *args: Any) -> None:
-        self.timers = [t for t in self.timers if not t.cancelled()]
-        self.timers.append(asyncio.get_running_loop().call_later(delay, callback, *args))
+        loop = asyncio.get_running_loop()
+        # Keep only pending timers: fired ones would pile up over a long session.
+        self.timers = [t for t in self.timers if not t.cancelled() and t.when() > loop.time()]
+        self.timers.append(loop.call_later(delay, callback, *args))
 
     def _emit(self, frame: Frame) -> None:
         """Queue a frame; a client too far behind is closed rather than buffered without end."""
