@@ -23,6 +23,7 @@ from realtime.events.schemas import (
     TradeExecuted,
 )
 from trading.models import BrokerAccount, Fill, Order, Position
+from trading.money import RATIO_PLACES
 
 
 def _decimals(instance: Model, names: Iterable[str]) -> dict[str, Decimal | None]:
@@ -93,7 +94,8 @@ def order_data(order: Order) -> OrderData:
 def account_data(account: BrokerAccount) -> AccountData:
     return AccountData(
         day_pl=account.day_pl,
-        day_pl_pct=account.day_pl_pct,
+        # At REST's precision even when undefined (ratio() gives a bare 0 for last_equity 0).
+        day_pl_pct=account.day_pl_pct.quantize(RATIO_PLACES),
         **_decimals(account, _ACCOUNT_DECIMALS),
     )
 

@@ -79,6 +79,7 @@ async def test_price_ticks_are_coalesced_at_the_source(channel_layer: Any, accou
 
     await sync_to_async(run_worker)(stop=threading.Event(), burst=True)
     inbox = await listen(channel_layer, account.user_id, "positions")
+    await drain(channel_layer, inbox)  # the fill's own position update, if still in flight
     for cents in range(1, 11):
         await sync_to_async(price_apply)(
             symbol="AAPL", price=Decimal("100") + Decimal(cents) / 100, at=timezone.now()

@@ -53,7 +53,7 @@ MAX_TABS = 3
 MAX_FILL_QTY = "7"
 # Share of channel-layer messages a consumer loses while the run is "lossy".
 LOSS_RATE = 0.08
-# After every tab has caught up: nothing else may change its store in this time.
+# After every tab has caught up, keep pumping this long: a late frame would show up.
 SETTLE_QUIET_SECONDS = 0.3
 SETTLE_MAX_SECONDS = 15.0
 
@@ -442,3 +442,17 @@ def _price_move(seq: int, symbol: str) -> PositionUpdate:
     numbers = {name: Decimal(1) for name in PositionData.model_fields if name not in {"symbol"}}
     data = PositionData(**{**numbers, "symbol": symbol, "side": "long"})
     return PositionUpdate(seq=seq, ts=timezone.now(), data=data)
+
+
+async def test_an_unfunded_account_renders_like_rest(channel_layer: Any) -> None:
+    """last_equity 0 makes day_pl_pct undefined: still "0.000000" on both, not a bare "0"."""
+    account = await sync_to_async(make_account)("unfunded", cash="0.00")
+    tab = Tab("tab", await session_cookie(account.user))
+    await tab.open()
+    try:
+        run = Run(0, account, tab.cookie, Loss())
+        run.tabs.append(tab)
+        await run.settle(await sync_to_async(_seqs)(account))
+        _assert_matches_rest(tab, await sync_to_async(_rest_snapshot)(account))
+    finally:
+        await tab.close()
