@@ -210,3 +210,18 @@ SIMULATED_BROKER_LATENCY_SECONDS = env_float("SIMULATED_BROKER_LATENCY_SECONDS",
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
 
 POSITION_SYNC_INTERVAL_SECONDS = env_float("POSITION_SYNC_INTERVAL_SECONDS", 60.0)
+
+# --- Alpaca ----------------------------------------------------------------------------------
+# Per-user trading keys are linked with `manage.py link_broker` and stored encrypted; these
+# settings only say where Alpaca is, and which keys and feed the deployment's market data uses.
+# Each URL override is passed to alpaca-py's `url_override` as is: the REST base without
+# /v2 (http://host:port), the full trade-updates and market-data WebSocket URLs.
+ALPACA_TRADING_URL = env_str("ALPACA_TRADING_URL")
+ALPACA_STREAM_URL = env_str("ALPACA_STREAM_URL")
+ALPACA_DATA_URL = env_str("ALPACA_DATA_URL")
+ALPACA_DATA_API_KEY = env_str("ALPACA_DATA_API_KEY")
+ALPACA_DATA_SECRET_KEY = env_str("ALPACA_DATA_SECRET_KEY")
+# iex (free: 30 symbols, one connection) or sip (paid: every symbol).
+ALPACA_DATA_FEED = env_str("ALPACA_DATA_FEED", "iex").lower()
+if ALPACA_DATA_FEED not in {"iex", "sip"}:
+    raise ValueError(f"ALPACA_DATA_FEED must be iex or sip, got {ALPACA_DATA_FEED!r}")

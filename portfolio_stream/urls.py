@@ -5,8 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from portfolio_stream.pages import portfolio_page
 from portfolio_stream.views import metrics
-from trading.views import portfolio_page
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/portfolio/", permanent=False)),

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from trading.enums import OPEN_ORDER_STATUSES, StreamChannel
-from trading.models import BrokerAccount, Fill, Order, Position
+from trading.models import BrokerAccount, Fill, Instrument, Order, Position
 
 ORDER_STATUS_FILTERS = ("open", "closed", "all")
 
@@ -34,6 +34,11 @@ def order_list(*, account: BrokerAccount, status: str = "open") -> QuerySet[Orde
 def order_get(*, account: BrokerAccount, order_id: uuid.UUID | str) -> Order | None:
     """The account's order, or None: another account's order looks exactly like a missing one."""
     return Order.objects.filter(account=account, pk=order_id).first()
+
+
+def instrument_list_tradable() -> QuerySet[Instrument]:
+    """The symbols an order ticket offers."""
+    return Instrument.objects.filter(tradable=True).order_by("symbol")
 
 
 def fill_list_recent(*, account: BrokerAccount, limit: int = 20) -> QuerySet[Fill]:

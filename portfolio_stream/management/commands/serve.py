@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from realtime.publisher import publisher
 from trading import signals
+from trading.broker.alpaca.host import broker_streams_wanted, run_broker_streams
 from trading.services.broker_sync import run_position_sync
 from trading.services.market import run_market
 from trading.worker import run_worker
@@ -27,6 +28,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--no-worker", action="store_true", help="Do not work the queue.")
         parser.add_argument("--no-market", action="store_true", help="No simulated price feed.")
+        parser.add_argument(
+            "--no-broker-stream", action="store_true", help="No Alpaca trade/market-data streams."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Importing daphne.server installs Twisted's asyncio reactor; it must come first.
@@ -46,6 +50,9 @@ class Command(BaseCommand):
         if not options["no_market"]:
             loops.append(("simulated-market", lambda: run_market(stop=stop)))
             loops.append(("position-sync", lambda: run_position_sync(stop=stop)))
+        if not options["no_broker_stream"] and broker_streams_wanted():
+            # An Alpaca account is linked or market-data keys are set (checked at start).
+            loops.append(("alpaca-streams", lambda: run_broker_streams(stop=stop)))
         threads = [threading.Thread(target=fn, name=name, daemon=True) for name, fn in loops]
 
         def start_background() -> None:
@@ -78,4 +85,4 @@ class Command(BaseCommand):
             stop.set()
             wake.set()
             for thread in threads:
-                thread.join(timeout=5)
+                thread.join(timeout=10 if thread.name == "alpaca-streams" else 5)

@@ -1,4 +1,4 @@
-"""Server-rendered pages of the trading app."""
+"""The portfolio page: where the trading domain and the live stream meet, so it lives here."""
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
@@ -6,12 +6,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 # The page asks the rollout gate the socket asks, so a user outside the rollout polls at once
-# instead of opening a socket that would close with 4403. (Presentation meets the stream here;
-# trading's services and signals still never import realtime.)
+# instead of opening a socket that would close with 4403.
 from realtime.gate import realtime_enabled_for
 from trading.api.serializers import PortfolioSnapshotSerializer
-from trading.models import Instrument
-from trading.selectors import account_get_for_user, portfolio_snapshot_get
+from trading.selectors import account_get_for_user, instrument_list_tradable, portfolio_snapshot_get
 
 
 @login_required
@@ -28,6 +26,6 @@ def portfolio_page(request: HttpRequest) -> HttpResponse:
         "snapshot": snapshot,
         "snapshot_data": PortfolioSnapshotSerializer(snapshot).data if snapshot else None,
         "realtime_enabled": realtime_enabled_for(user),
-        "instruments": Instrument.objects.filter(tradable=True).values("symbol", "name"),
+        "instruments": instrument_list_tradable(),
     }
     return render(request, "portfolio/portfolio.html", context)

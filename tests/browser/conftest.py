@@ -1,0 +1,217 @@
+"""Browser tests: Playwright drives Debian's Chromium against a live `manage.py serve`.
+
+The server is a real child process (daphne with the order worker, the simulated market and
+position sync) on the test database, so the page, the socket and the REST API are the ones a
+user gets. Chromium is /usr/bin/chromium (tests/browser/ensure_chromium.sh installs it);
+`playwright install` is never used. Screenshots go to test-output/browser/; with
+UPDATE_DOC_SCREENSHOTS=1 they are also copied to docs/user/img/ for the user guide.
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from django.db import connection, connections
+
+from tests.processes import Child, Processes, child_env
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OUTPUT_DIR = REPO_ROOT / "test-output" / "browser"
+DOC_IMAGES = REPO_ROOT / "docs" / "user" / "img"
+PASSWORD = "pw-for-tests-1"  # tests.factories.make_user's default
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
+# What Chromium itself logs when a connection fails; expected while a test breaks the network.
+NETWORK_NOISE = ("WebSocket connection to", "Failed to load resource", "net::ERR_")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _accepts(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
+
+
+@dataclass
+class LiveServer:
+    """`manage.py serve` on a fixed port, restartable (the page keeps its URL)."""
+
+    processes: Processes
+    port: int = field(default_factory=_free_port)
+    child: Child | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.starts += 1
+        env = child_env(SIMULATED_TICK_INTERVAL_SECONDS="1.0")
+        env.pop(ASYNC_UNSAFE, None)
+        self.child = self.processes.manage(
+            f"serve-{self.starts}", "serve", "--port", str(self.port), env=env
+        )
+        deadline = time.monotonic() + 30
+        while not (_accepts(self.port) and "Serving on" in self.child.output()):
+            if not self.child.alive() or time.monotonic() > deadline:
+                raise AssertionError(f"the server did not start:\n{self.child.output()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop the way a deploy does (SIGTERM), then make sure it is gone."""
+        assert self.child is not None
+        self.child.kill(signal.SIGTERM)
+        self.child.kill(signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _accepts(self.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Processes]:
+    group = Processes(tmp_path)
+    yield group
+    group.close()  # before the test database is flushed
+
+
+@pytest.fixture
+def server(processes: Processes) -> LiveServer:
+    if connection.vendor != "sqlite":
+        pytest.skip("the browser tests exercise the client; they run on the SQLite pass only")
+    live = LiveServer(processes)
+    live.start()
+    return live
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A Chromium for one test, started after the test database is ready, gone before its flush.
+
+    Playwright's sync API marks its asyncio loop as running in this thread while it lives.
+    Django then treats the thread as async: it refuses ORM calls and keeps its connections in
+    a separate, per-context store. So the browser lives strictly inside the test (the database
+    fixture's setup and teardown, serialized rollback included, see the ordinary connection),
+    Django's guard is lifted meanwhile for the test's own plain ORM calls, and the connections
+    those opened are closed before Playwright stops. The server child never inherits this.
+    """
+    if connection.vendor != "sqlite":
+        pytest.skip("the browser tests exercise the client; they run on the SQLite pass only")
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: run tests/browser/ensure_chromium.sh")
+    previous = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    try:
+        with sync_api.sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                yield chromium
+            finally:
+                chromium.close()
+                connections.close_all()  # the ones opened while the loop was "running"
+    finally:
+        if previous is None:
+            os.environ.pop(ASYNC_UNSAFE, None)
+        else:
+            os.environ[ASYNC_UNSAFE] = previous
+
+
+class PageErrors:
+    """Console errors and uncaught exceptions of a page."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.allow_network_errors = False
+
+    def on_console(self, message: Any) -> None:
+        if message.type == "error":
+            self.messages.append(f"console.error: {message.text}")
+
+    def on_page_error(self, error: Any) -> None:
+        self.messages.append(f"uncaught: {error}")
+
+    def unexpected(self) -> list[str]:
+        if not self.allow_network_errors:
+            return self.messages
+        return [m for m in self.messages if not any(noise in m for noise in NETWORK_NOISE)]
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """open_page(**context_options) -> a page whose console errors fail the test."""
+    contexts: list[tuple[Any, PageErrors]] = []
+
+    def factory(**options: Any) -> Any:
+        options.setdefault("viewport", {"width": 1360, "height": 900})
+        context = browser.new_context(**options)
+        page = context.new_page()
+        errors = PageErrors()
+        page.on("console", errors.on_console)
+        page.on("pageerror", errors.on_page_error)
+        page.errors = errors
+        contexts.append((context, errors))
+        return page
+
+    yield factory
+    problems = [m for _, errors in contexts for m in errors.unexpected()]
+    for context, _ in contexts:
+        context.close()
+    assert not problems, "console errors:\n" + "\n".join(problems)
+
+
+def login(page: Any, server: LiveServer, username: str = "trader") -> None:
+    page.goto(f"{server.url}/accounts/login/?next=/portfolio/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/portfolio/")
+
+
+def api_session(server: LiveServer, username: str = "trader") -> httpx.Client:
+    """A second client of the same user (another device), logged in through the login form."""
+    client = httpx.Client(base_url=server.url, timeout=10)
+    client.get("/accounts/login/")
+    token = client.cookies["csrftoken"]
+    response = client.post(
+        "/accounts/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{server.url}/accounts/login/"},
+    )
+    assert response.status_code == 302, response.text
+    client.headers["X-CSRFToken"] = client.cookies["csrftoken"]
+    client.headers["Referer"] = f"{server.url}/portfolio/"
+    return client
+
+
+def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    path = OUTPUT_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page, animations="allow")
+    if os.environ.get("UPDATE_DOC_SCREENSHOTS") == "1":
+        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOC_IMAGES / path.name)
+    return path

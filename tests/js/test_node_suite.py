@@ -1,0 +1,28 @@
+"""Run the live client's unit tests (`node --test tests/js/`) as part of the Python suite.
+
+They need only Node's built-in test runner; without `node` on the PATH they are skipped.
+"""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NODE = shutil.which("node")
+
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+
+def test_node_unit_tests_pass() -> None:
+    result = subprocess.run(
+        [str(NODE), "--test", "tests/js/"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "# fail 0" in result.stdout
