@@ -74,6 +74,8 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
         self.subscriptions: set[str] = set()
         self.sequencers = {channel: ChannelSequencer() for channel in CHANNELS}
         self.position_batch = CoalescingBuffer()
+        self.positions_flushed_at = float("-inf")
+        self.position_flush_token = 0
         self.outbound: asyncio.Queue[Outbound] = asyncio.Queue(MAX_OUTBOUND_QUEUE_MESSAGES)
         self.limiter = FrameRateLimiter(
             MAX_INBOUND_FRAMES_PER_SECOND, RATE_LIMIT_STRIKES_BEFORE_CLOSE
@@ -253,11 +255,25 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
         if urgent:
             self._flush_positions()
         elif was_empty and self.position_batch:
-            self._later(POSITION_BATCH_WINDOW_SECONDS, self._flush_positions)
+            # A throttle: a quiet socket gets the change at once, a busy one a frame per window.
+            loop = asyncio.get_running_loop()
+            wait = self.positions_flushed_at + POSITION_BATCH_WINDOW_SECONDS - loop.time()
+            if wait <= 0:
+                self._flush_positions()
+            else:
+                self.position_flush_token += 1
+                self._later(wait, self._flush_positions_if, self.position_flush_token)
+
+    def _flush_positions_if(self, token: int) -> None:
+        """A window's timer: stale if the window was flushed (and maybe reopened) since."""
+        if token == self.position_flush_token:
+            self._flush_positions()
 
     def _flush_positions(self) -> None:
+        self.position_flush_token += 1
         frame = self.position_batch.drain()
         if frame is not None:
+            self.positions_flushed_at = asyncio.get_running_loop().time()
             self._emit(frame.model_dump(mode="json"))
 
     # --- Outbound -----------------------------------------------------------------------------

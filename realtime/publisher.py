@@ -23,6 +23,8 @@ from realtime.groups import channel_group, control_group
 logger = logging.getLogger(__name__)
 
 EVENT_MESSAGE_TYPE = "portfolio.event"
+# Past this many throttle entries, the ones older than a window are forgotten.
+MAX_THROTTLE_ENTRIES = 10_000
 CONTROL_MESSAGE_TYPE = "portfolio.control"
 
 
@@ -33,6 +35,8 @@ class Publisher:
         self._lock = threading.Lock()
         self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] | None = None
         self._buffers: dict[tuple[int, str], CoalescingBuffer] = {}
+        # When each (user, channel) last sent: coalescing is a throttle, not a delay.
+        self._last_sent: dict[tuple[int, str], float] = {}
 
     # --- Loop plumbing -----------------------------------------------------------------------
 
@@ -91,8 +95,16 @@ class Publisher:
         def flush_all() -> None:
             for key in list(self._buffers):
                 self._flush(key)
+            self._last_sent.clear()
             done.set()
 
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            flush_all()  # waiting here would block the very loop that must do the work
+            return
         loop.call_soon_threadsafe(flush_all)
         done.wait(timeout=5)
 
@@ -102,6 +114,10 @@ class Publisher:
         self._start_sender().put_nowait((group, message))
 
     def _send_event(self, user_id: int, event: ChannelEvent | BatchUpdate, urgent: bool) -> None:
+        now = asyncio.get_running_loop().time()
+        if len(self._last_sent) > MAX_THROTTLE_ENTRIES:
+            self._last_sent = {k: t for k, t in self._last_sent.items() if now - t < self._window}
+        self._last_sent[(user_id, event.channel)] = now
         message = {
             "type": EVENT_MESSAGE_TYPE,
             "event": event.model_dump(mode="json"),
@@ -120,13 +136,25 @@ class Publisher:
                 self._flush(key)
                 buffer = None
             if buffer is None:
+                loop = asyncio.get_running_loop()
+                wait = self._last_sent.get(key, -self._window) + self._window - loop.time()
+                if wait <= 0:
+                    # A quiet channel: this change goes out at once; the ones that follow
+                    # within the window wait for its end and leave as one frame.
+                    self._send_event(user_id, event, urgent=False)
+                    return
                 buffer = self._buffers[key] = CoalescingBuffer()
-                asyncio.get_running_loop().call_later(self._window, self._flush, key)
+                loop.call_later(wait, self._flush_buffer, key, buffer)
             buffer.add(event)
             return
         # Whatever is buffered for this channel has lower seqs: it must go out first.
         self._flush(key)
         self._send_event(user_id, event, urgent=True)
+
+    def _flush_buffer(self, key: tuple[int, str], buffer: CoalescingBuffer) -> None:
+        """A window's timer: flush only the buffer it was set for, not a newer one."""
+        if self._buffers.get(key) is buffer:
+            self._flush(key)
 
     def _flush(self, key: tuple[int, str]) -> None:
         buffer = self._buffers.pop(key, None)

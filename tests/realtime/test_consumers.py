@@ -9,6 +9,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from realtime.events import parse_event
+from realtime.publisher import publisher
 from tests.factories import make_account, set_price
 from tests.realtime.conftest import receive_until, subscribe
 from trading.models import BrokerAccount
@@ -115,19 +116,23 @@ async def test_user_never_receives_another_users_events(
     assert await alice_socket.receive_nothing(timeout=0.5)
 
 
-async def test_price_moves_within_a_second_arrive_as_one_batch(
+async def test_price_moves_are_throttled_to_a_frame_per_second(
     ws_connect: Any, trader: BrokerAccount
 ) -> None:
     await buy(trader)
     communicator = await ws_connect(trader.user)
     await communicator.connect()
     snapshot = (await subscribe(communicator, ["positions"]))["positions"]
+    publisher.flush()  # start from a quiet channel: the fill's own update is out
     for price in ("201.00", "202.00", "203.00", "204.00"):
         await move_price("AAPL", price)
-    frame = await receive_until(communicator, "batch", timeout=3)
-    assert frame["from_seq"] == snapshot["seq"] + 1
-    assert frame["seq"] == snapshot["seq"] + 4
-    assert [e["data"]["current_price"] for e in frame["events"]] == ["204.00000000"]
+    # The first move goes out at once; the three after it, within the same second, leave
+    # together as one batch when the window closes, only the latest price kept.
+    first = await receive_until(communicator, "position_update", timeout=2)
+    assert (first["seq"], first["data"]["current_price"]) == (snapshot["seq"] + 1, "201.00000000")
+    batch = await receive_until(communicator, "batch", timeout=3)
+    assert (batch["from_seq"], batch["seq"]) == (snapshot["seq"] + 2, snapshot["seq"] + 4)
+    assert [e["data"]["current_price"] for e in batch["events"]] == ["204.00000000"]
     assert await communicator.receive_nothing(timeout=0.3)
 
 

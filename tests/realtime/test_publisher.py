@@ -18,19 +18,30 @@ from trading.services.prices import price_apply
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-async def listen(layer: Any, user_id: int, channel: str) -> str:
+class Inbox:
+    """A group member that keeps receiving; the PubSub layer drops a channel whose receive
+    is cancelled, so one long-lived receive loop stands in for a consumer."""
+
+    def __init__(self, layer: Any, name: str) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self._task = asyncio.create_task(self._collect(layer, name))
+
+    async def _collect(self, layer: Any, name: str) -> None:
+        while True:
+            message = await layer.receive(name)
+            self.messages.append(message)  # the list current now, not before the await
+
+    async def take(self, wait: float = 0.5) -> list[dict[str, Any]]:
+        """Everything received so far after waiting `wait` seconds; the inbox is emptied."""
+        await asyncio.sleep(wait)
+        taken, self.messages = self.messages, []
+        return taken
+
+
+async def listen(layer: Any, user_id: int, channel: str) -> Inbox:
     name = await layer.new_channel()
     await layer.group_add(channel_group(user_id, channel), name)
-    return name
-
-
-async def drain(layer: Any, name: str, timeout: float = 0.5) -> list[dict[str, Any]]:
-    messages = []
-    while True:
-        try:
-            messages.append(await asyncio.wait_for(layer.receive(name), timeout))
-        except TimeoutError:
-            return messages
+    return Inbox(layer, name)
 
 
 @pytest.fixture
@@ -46,7 +57,7 @@ async def test_committed_order_is_published_to_the_users_group(
     await sync_to_async(order_submit)(
         account=account, symbol="AAPL", side="buy", qty=Decimal("1"), type="market"
     )
-    [message] = await drain(channel_layer, inbox)
+    [message] = await inbox.take()
     assert message["type"] == "portfolio.event"
     assert message["event"]["type"] == "order_update"
     assert message["event"]["data"]["status"] == "pending_new"
@@ -66,7 +77,7 @@ async def test_rolled_back_order_publishes_nothing(channel_layer: Any, account: 
 
     with pytest.raises(RuntimeError):
         await submit_then_fail()
-    assert await drain(channel_layer, inbox) == []
+    assert await inbox.take() == []
 
 
 async def test_price_ticks_are_coalesced_at_the_source(channel_layer: Any, account: Any) -> None:
@@ -79,15 +90,18 @@ async def test_price_ticks_are_coalesced_at_the_source(channel_layer: Any, accou
 
     await sync_to_async(run_worker)(stop=threading.Event(), burst=True)
     inbox = await listen(channel_layer, account.user_id, "positions")
-    await drain(channel_layer, inbox)  # the fill's own position update, if still in flight
+    await inbox.take()  # the fill's own position update, if still in flight
+    publisher.flush()  # and its throttle window over: start from a quiet channel
     for cents in range(1, 11):
         await sync_to_async(price_apply)(
             symbol="AAPL", price=Decimal("100") + Decimal(cents) / 100, at=timezone.now()
         )
-    messages = await drain(channel_layer, inbox, timeout=1.5)
-    assert len(messages) == 1, "ten ticks within the window leave as one message"
-    frame = messages[0]["event"]
-    assert frame["type"] == "batch"
-    assert frame["seq"] - frame["from_seq"] == 9
-    assert [e["data"]["current_price"] for e in frame["events"]] == ["100.10000000"]
+    messages = await inbox.take(1.5)
+    assert len(messages) == 2, "the first tick at once, the nine after it as one message"
+    first, rest = messages[0]["event"], messages[1]["event"]
+    assert (first["type"], first["data"]["current_price"]) == ("position_update", "100.01000000")
+    assert rest["type"] == "batch"
+    assert rest["from_seq"] == first["seq"] + 1
+    assert rest["seq"] - rest["from_seq"] == 8
+    assert [e["data"]["current_price"] for e in rest["events"]] == ["100.10000000"]
     publisher.flush()
