@@ -18,6 +18,7 @@ class BrokerAccountAdmin(admin.ModelAdmin[BrokerAccount]):
         "cash",
         "buying_power",
         "broker_status",
+        "broker_problem",
     )
     list_filter = ("provider", "is_live", "broker_status")
     search_fields = ("user__username", "user__email", "credentials_hint")
@@ -33,10 +34,17 @@ class BrokerAccountAdmin(admin.ModelAdmin[BrokerAccount]):
         "positions_seq",
         "orders_seq",
         "account_seq",
+        "broker_status",
         "broker_error",
         "created_at",
         "updated_at",
     )
+
+    @admin.display(description="Broker error")
+    def broker_problem(self, account: BrokerAccount) -> str:
+        """The connection's last error, short enough for the list (the form has it whole)."""
+        error = account.broker_error
+        return error if len(error) <= 80 else f"{error[:77]}..."
 
 
 @admin.register(Instrument)

@@ -4,16 +4,25 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from trading.broker.alpaca.gateway import AlpacaGateway, alpaca_gateway
 from trading.broker.gateway import BrokerGateway
 from trading.broker.simulated.venue import SimulatedGateway
 from trading.broker.types import BrokerAuthError
 from trading.enums import BrokerProvider
 from trading.models import BrokerAccount
+from trading.services.credentials import alpaca_credentials_get
 from trading.services.fills import trade_update_apply
 
 
 def simulated_max_fill_qty() -> Decimal:
     return Decimal(settings.SIMULATED_MAX_FILL_QTY)
+
+
+def alpaca_gateway_for_account(account: BrokerAccount) -> AlpacaGateway:
+    """The account's Alpaca gateway; BrokerAuthError when it has no usable keys."""
+    return alpaca_gateway(
+        alpaca_credentials_get(account=account), url_override=settings.ALPACA_TRADING_URL or None
+    )
 
 
 def gateway_for_account(account: BrokerAccount) -> BrokerGateway:
@@ -25,5 +34,6 @@ def gateway_for_account(account: BrokerAccount) -> BrokerGateway:
             max_fill_qty=simulated_max_fill_qty(),
             latency_seconds=settings.SIMULATED_BROKER_LATENCY_SECONDS,
         )
-    # The Alpaca gateway arrives with the Alpaca integration; until then say so plainly.
+    if account.provider == BrokerProvider.ALPACA:
+        return alpaca_gateway_for_account(account)
     raise BrokerAuthError(f"the {account.provider} gateway is not available in this version")
