@@ -22,7 +22,9 @@ def test_trading_never_imports_realtime() -> None:
     offenders = {
         str(path.relative_to(ROOT))
         for path in (ROOT / "trading").rglob("*.py")
-        if any(name == "realtime" or name.startswith("realtime.") for name in imported_modules(path))
+        if any(
+            name == "realtime" or name.startswith("realtime.") for name in imported_modules(path)
+        )
     }
     assert not offenders, f"the domain must not know the stream: {sorted(offenders)}"
 

@@ -2,10 +2,12 @@
 
 import logging
 import threading
+from collections.abc import Collection
 
 from django.conf import settings
 
 from trading.broker.types import BrokerError
+from trading.enums import BrokerProvider
 from trading.models import BrokerAccount
 from trading.services.common import connections_recycle
 from trading.services.gateways import gateway_for_account
@@ -14,9 +16,13 @@ from trading.services.position_sync import positions_sync
 logger = logging.getLogger(__name__)
 
 
-def positions_sync_all(*, username: str | None = None) -> dict[int, list[str]]:
+def positions_sync_all(
+    *, username: str | None = None, providers: Collection[str] | None = None
+) -> dict[int, list[str]]:
     """Sync each account (one broker failing does not stop the others); returns changes."""
     accounts = BrokerAccount.objects.select_related("user").order_by("pk")
+    if providers is not None:
+        accounts = accounts.filter(provider__in=providers)
     if username:
         accounts = accounts.filter(user__username=username)
     changes: dict[int, list[str]] = {}
@@ -36,6 +42,8 @@ def run_position_sync(*, stop: threading.Event, interval_seconds: float | None =
     while not stop.wait(interval):
         try:
             connections_recycle()
-            positions_sync_all()
+            # Alpaca accounts are resynced by their stream host after every (re)connect, in
+            # order with their trade updates; a pass from here could race a fill.
+            positions_sync_all(providers=[BrokerProvider.SIMULATED])
         except Exception:
             logger.exception("position sync pass failed; continuing")

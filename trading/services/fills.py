@@ -49,7 +49,7 @@ def _order_for_update(account: BrokerAccount, update: TradeUpdate) -> Order:
     )
     if order is not None:
         return order
-    return Order.objects.create(
+    order = Order.objects.create(
         account=account,
         client_order_id=broker.client_order_id,
         broker_order_id=broker.broker_order_id,
@@ -62,6 +62,9 @@ def _order_for_update(account: BrokerAccount, update: TradeUpdate) -> Order:
         status=OrderStatus.NEW,
         submitted_at=broker.submitted_at,
     )
+    # Placed at the broker directly: the trader's screens learn of it now.
+    emit(account, StreamChannel.ORDERS, signals.order_updated, order=order)
+    return order
 
 
 def _apply_fill(
