@@ -1,0 +1,105 @@
+# Portfolio Stream: the developer's and CI's entry points.
+#
+#   make run      install, migrate, ensure the demo data, serve on http://127.0.0.1:$(PORT)
+#   make test     install, lint, then the whole suite on SQLite and again on PostgreSQL
+#   make lint     ruff check, ruff format --check, mypy
+#   make worker   run an order worker (distributed mode)
+#
+# Works on a fresh Debian machine: missing system packages (python3-venv, postgresql,
+# redis-server) are installed with apt-get by the scripts in scripts/.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# The phases of `make test` must run one after the other, even under `make -j`.
+.NOTPARALLEL:
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+PORT ?= 8000
+# Extra arguments for both pytest runs, e.g. `make test PYTEST_ARGS="-x -k queue"`.
+PYTEST_ARGS ?=
+
+.PHONY: var help install run migrate worker lint test browser-deps test-sqlite test-postgres clean distclean
+
+help:
+	@echo "make run | test | lint | migrate | worker | install | clean | distclean"
+
+# --- Installation -------------------------------------------------------------------------
+
+install: $(STAMP)
+
+# Re-run only when the requirements change (or the venv is new).
+$(STAMP): requirements.txt scripts/ensure_venv.sh
+	@PYTHON=$(PYTHON) scripts/ensure_venv.sh $(VENV)
+	@echo "==> pip install -r requirements.txt"
+	@$(BIN)/python -m pip install -qq --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+# SQLite lives in var/ (or $$PORTFOLIO_VAR_DIR), which a fresh clone lacks.
+var:
+	@mkdir -p "$${PORTFOLIO_VAR_DIR:-var}"
+
+# --- Running ------------------------------------------------------------------------------
+
+migrate: install | var
+	@$(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	@$(BIN)/python manage.py ensure_demo_data
+	@PORT=$(PORT) $(BIN)/python manage.py serve
+
+worker: migrate
+	@$(BIN)/python manage.py run_order_worker
+
+# --- Checks -------------------------------------------------------------------------------
+
+lint: install
+	@scripts/timed.sh "ruff check" $(BIN)/ruff check .
+	@scripts/timed.sh "ruff format --check" $(BIN)/ruff format --check .
+	@scripts/timed.sh "mypy" $(BIN)/mypy .
+
+# The suite runs twice: on SQLite (the embedded mode's database) and on PostgreSQL
+# (production's; it exercises SELECT ... FOR UPDATE SKIP LOCKED and the psycopg pool).
+test: install lint browser-deps test-sqlite test-postgres
+	@echo
+	@echo "All checks passed (lint, SQLite suite, PostgreSQL suite)."
+
+# The browser tests drive Debian's Chromium (installed with apt-get when missing).
+browser-deps:
+	@if [ -x tests/browser/ensure_chromium.sh ]; then tests/browser/ensure_chromium.sh; fi
+
+# Both runs need a Redis for the tests of the Redis channel layer (TEST_REDIS_URL; the
+# settings stay in embedded mode). ensure_redis.sh and ensure_postgres.sh find a server
+# or start a throwaway one, which is stopped on exit.
+test-sqlite: install | var
+	@echo; echo "==> finding a Redis server"
+	@redis=; trap '[ -z "$$redis" ] || scripts/stop_redis.sh "$$redis"' EXIT; \
+	trap 'exit 130' INT TERM; \
+	redis="$$(scripts/ensure_redis.sh)"; \
+	env -u DATABASE_URL TEST_REDIS_URL="$$redis" \
+		scripts/timed.sh "pytest on SQLite" $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install | var
+	@echo; echo "==> finding a Redis server and a PostgreSQL server"
+	@redis=; url=; \
+	trap '[ -z "$$url" ] || scripts/stop_postgres.sh "$$url"; \
+		[ -z "$$redis" ] || scripts/stop_redis.sh "$$redis"' EXIT; \
+	trap 'exit 130' INT TERM; \
+	redis="$$(scripts/ensure_redis.sh)"; url="$$(scripts/ensure_postgres.sh)"; \
+	DATABASE_URL="$$url" TEST_REDIS_URL="$$redis" \
+		scripts/timed.sh "pytest on PostgreSQL" $(BIN)/pytest $(PYTEST_ARGS)
+
+# --- Cleaning -----------------------------------------------------------------------------
+
+clean:
+	@scripts/stop_postgres.sh --all
+	@scripts/stop_redis.sh --all
+	rm -rf .pytest_cache .mypy_cache .ruff_cache test-output var/test-db*.sqlite3* var/run
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Also the virtualenv and the local database.
+distclean: clean
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,300 @@
+"""The order work queue in-process: claims, leases, retries with backoff, failure, requeue."""
+
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import psycopg
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django.utils import timezone
+
+from tests.factories import make_account, set_price
+from trading.broker.simulated.venue import SimulatedGateway
+from trading.broker.types import BrokerUnavailable
+from trading.enums import JobKind, JobStatus, OrderStatus
+from trading.models import Instrument, Order, OrderJob, Position, SimulatedOrder
+from trading.services.orders import order_submit
+from trading.work_queue import (
+    job_claim_next,
+    job_complete,
+    job_fail,
+    job_retry,
+    jobs_requeue,
+    retry_delay_seconds,
+)
+
+
+@pytest.fixture(autouse=True)
+def _queue_settings(settings):
+    settings.ORDER_JOB_LEASE_SECONDS = 30.0
+    settings.ORDER_JOB_MAX_ATTEMPTS = 3
+    settings.ORDER_JOB_MAX_BACKOFF_SECONDS = 60.0
+    settings.SIMULATED_BROKER_LATENCY_SECONDS = 0.0
+
+
+def _buy(account, qty: str = "5") -> Order:
+    set_price("AAPL", "200.00")
+    return order_submit(account=account, symbol="AAPL", side="buy", qty=Decimal(qty), type="market")
+
+
+def _expire_lease(job: OrderJob) -> None:
+    OrderJob.objects.filter(pk=job.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """The simulated broker answers every submit with a transient failure."""
+
+    def unavailable(self, request):
+        raise BrokerUnavailable("503 Service Unavailable")
+
+    monkeypatch.setattr(SimulatedGateway, "submit_order", unavailable)
+
+
+def test_claim_takes_the_oldest_due_job_under_a_lease(account):
+    first, second = _buy(account), _buy(account)
+    before = timezone.now()
+
+    job = job_claim_next(worker_id="w1")
+
+    assert job is not None
+    assert job.order_id == first.pk
+    assert job.kind == JobKind.SUBMIT
+    assert job.status == JobStatus.RUNNING
+    assert job.attempts == 1
+    assert job.locked_by == "w1"
+    assert job.locked_until is not None
+    lease = (job.locked_until - before).total_seconds()
+    assert 29 <= lease <= 31
+    following = job_claim_next(worker_id="w2")
+    assert following is not None
+    assert following.order_id == second.pk
+    assert job_claim_next(worker_id="w3") is None
+
+
+def test_a_job_that_is_not_due_yet_is_not_claimed(account):
+    order = _buy(account)
+    OrderJob.objects.filter(order=order).update(run_after=timezone.now() + timedelta(minutes=1))
+
+    assert job_claim_next(worker_id="w1") is None
+
+
+def test_a_job_waits_for_the_earlier_unfinished_job_of_its_order(account):
+    order = _buy(account)
+    cancel = OrderJob.objects.create(order=order, kind=JobKind.CANCEL)
+
+    submit = job_claim_next(worker_id="w1")
+    assert submit is not None
+    assert submit.kind == JobKind.SUBMIT
+    # The cancel is due, but its order's submit is still running.
+    assert job_claim_next(worker_id="w2") is None
+
+    assert job_complete(submit, worker_id="w1")
+    claimed = job_claim_next(worker_id="w2")
+    assert claimed is not None
+    assert claimed.pk == cancel.pk
+
+
+def test_a_running_job_is_not_claimed_while_its_lease_lasts(account):
+    _buy(account)
+    assert job_claim_next(worker_id="w1") is not None
+
+    assert job_claim_next(worker_id="w2") is None
+
+
+def test_an_expired_lease_is_reclaimed_and_the_first_worker_loses_it(account):
+    _buy(account)
+    job = job_claim_next(worker_id="w1")
+    assert job is not None
+    _expire_lease(job)
+
+    again = job_claim_next(worker_id="w2")
+
+    assert again is not None
+    assert again.pk == job.pk
+    assert again.status == JobStatus.RUNNING
+    assert again.attempts == 2
+    assert again.locked_by == "w2"
+    # The first worker comes back from a long pause: every release it tries is refused.
+    assert job_complete(job, worker_id="w1") is False
+    assert job_retry(job, worker_id="w1", error="late") is False
+    assert job_fail(job, error="late", worker_id="w1") is False
+    again.refresh_from_db()
+    assert (again.status, again.locked_by) == (JobStatus.RUNNING, "w2")
+    assert job_complete(again, worker_id="w2") is True
+    again.refresh_from_db()
+    assert again.status == JobStatus.DONE
+    assert again.locked_until is None
+    assert again.locked_by == "w2"
+    assert again.finished_at is not None
+
+
+def test_a_lease_that_expired_too_often_fails_the_job(account):
+    _buy(account)
+    job = job_claim_next(worker_id="w1")
+    assert job is not None
+    OrderJob.objects.filter(pk=job.pk).update(attempts=3)
+    _expire_lease(job)
+
+    assert job_claim_next(worker_id="w2") is None
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.last_error == "lease expired too many times"
+
+
+@pytest.mark.parametrize("attempts", range(0, 11))
+def test_retry_delay_is_full_jitter_within_the_capped_exponential(settings, attempts):
+    settings.ORDER_JOB_MAX_BACKOFF_SECONDS = 60.0
+    ceiling = min(60.0, 2.0**attempts)
+
+    delays = [retry_delay_seconds(attempts) for _ in range(300)]
+
+    assert all(0 <= delay <= ceiling for delay in delays)
+    assert len(set(delays)) > 1  # jittered, not a fixed schedule
+    assert max(delays) > ceiling / 2  # and spread over the whole window
+
+
+def test_retry_queues_the_job_again_after_a_bounded_backoff(account):
+    _buy(account)
+    job = job_claim_next(worker_id="w1")
+    assert job is not None
+    before = timezone.now()
+
+    assert job_retry(job, worker_id="w1", error="timeout") is True
+
+    job.refresh_from_db()
+    after = timezone.now()
+    assert job.status == JobStatus.QUEUED
+    assert job.locked_until is None
+    assert job.last_error == "timeout"
+    assert before <= job.run_after <= after + timedelta(seconds=2.0**job.attempts)
+
+
+def test_broker_unavailable_is_retried_then_failed_after_max_attempts(
+    account, work_queue, settings, broker_down
+):
+    settings.ORDER_JOB_MAX_BACKOFF_SECONDS = 0.0  # retry at once, so one drain does it all
+    order = _buy(account)
+
+    assert work_queue() == 3
+
+    job = OrderJob.objects.get(order=order)
+    assert job.status == JobStatus.FAILED
+    assert job.attempts == 3
+    assert job.last_error == "503 Service Unavailable"
+    assert job.finished_at is not None
+    assert job.locked_until is None
+    assert not SimulatedOrder.objects.exists()
+    order.refresh_from_db()
+    assert order.status not in {OrderStatus.FILLED, OrderStatus.REJECTED}
+
+
+def test_broker_unavailable_backs_off_before_the_next_attempt(
+    account, work_queue, monkeypatch, broker_down
+):
+    monkeypatch.setattr("trading.work_queue.retry_delay_seconds", lambda attempts: 5.0)
+    order = _buy(account)
+    before = timezone.now()
+
+    assert work_queue() == 1  # the retry is not due yet: the drain stops there
+
+    job = OrderJob.objects.get(order=order)
+    assert job.status == JobStatus.QUEUED
+    assert job.attempts == 1
+    assert job.last_error == "503 Service Unavailable"
+    assert before + timedelta(seconds=5) <= job.run_after <= timezone.now() + timedelta(seconds=5)
+
+
+def test_broker_rejection_ends_the_order_rejected_with_the_reason(account, work_queue):
+    order = _buy(account)
+    # The venue stops trading the symbol between our validation and the worker's call.
+    Instrument.objects.filter(symbol="AAPL").update(tradable=False)
+
+    assert work_queue() == 1
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REJECTED
+    assert order.reject_reason == "asset AAPL is not tradable"
+    assert order.failed_at is not None
+    job = OrderJob.objects.get(order=order)
+    assert job.status == JobStatus.DONE
+    assert job.attempts == 1
+    assert not SimulatedOrder.objects.exists()
+    account.refresh_from_db()
+    assert account.buying_power == account.cash  # nothing stays reserved
+
+
+def test_requeue_gives_failed_jobs_fresh_attempts(
+    account, work_queue, settings, monkeypatch, broker_down
+):
+    settings.ORDER_JOB_MAX_BACKOFF_SECONDS = 0.0
+    failed_order = _buy(account)
+    assert work_queue() == 3
+    monkeypatch.undo()  # the broker is back
+    done_order = _buy(account, qty="1")
+    assert work_queue() == 1
+    failed = OrderJob.objects.get(order=failed_order)
+    done = OrderJob.objects.get(order=done_order)
+
+    assert jobs_requeue([failed.pk, done.pk]) == 1  # only failed jobs are requeued
+
+    failed.refresh_from_db()
+    assert failed.status == JobStatus.QUEUED
+    assert failed.attempts == 0
+    assert failed.finished_at is None
+    done.refresh_from_db()
+    assert done.status == JobStatus.DONE
+    assert work_queue() == 1
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == (JobStatus.DONE, 1)
+    failed_order.refresh_from_db()
+    assert failed_order.status == OrderStatus.FILLED
+    assert Position.objects.get(account=account, symbol="AAPL").qty == Decimal("6")
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+    reason="SKIP LOCKED is PostgreSQL's; SQLite relies on the guarded update",
+)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_row_locked_by_another_worker_is_skipped_not_waited_for():
+    account = make_account("skip-locked")
+    first, second = _buy(account), _buy(account)
+    first_job = OrderJob.objects.get(order=first)
+    config = connection.settings_dict
+    # Another worker, mid-claim: it holds the row lock on the oldest job.
+    with psycopg.connect(
+        dbname=config["NAME"],
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+        user=config["USER"] or None,
+        password=config["PASSWORD"] or None,
+        connect_timeout=5,
+    ) as other:
+        other.execute("SET lock_timeout = '5s'")
+        locked = other.execute(
+            "SELECT id FROM trading_orderjob WHERE id = %s FOR UPDATE", [first_job.pk]
+        ).fetchone()
+        assert locked == (first_job.pk,)
+
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")  # a regression fails instead of hanging
+        try:
+            job = job_claim_next(worker_id="w2")
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+
+        assert time.monotonic() - started < 2  # did not wait for the lock
+        assert job is not None
+        assert job.order_id == second.pk
+        other.rollback()
+
+    again = job_claim_next(worker_id="w3")
+    assert again is not None
+    assert again.pk == first_job.pk
