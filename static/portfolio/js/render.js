@@ -4,7 +4,7 @@
 
 import { ago, price, qty, signedPct, signedUsd, statusLabel, timestamp, isoForAttribute, trend, usd } from "./format.js";
 import { flash } from "./flash.js";
-import { MAX_FILLS } from "./store.js";
+import { MAX_FILLS } from "./store_rows.js";
 
 const text = (value) => (value === null || value === undefined ? "" : String(value));
 

@@ -19,17 +19,6 @@ import {
   newChange,
 } from "./store_rows.js";
 
-export {
-  FILL_STATUSES,
-  MAX_FILLS,
-  SECTIONS,
-  TERMINAL_ORDER_STATUSES,
-  diffFields,
-  isClosedPosition,
-  isEmptyChange,
-  isOpenOrder,
-} from "./store_rows.js";
-
 export class PortfolioStore {
   constructor({ now = () => Date.now() } = {}) {
     this.now = now;

@@ -2,7 +2,7 @@
 // the feature is off), the backup poll (300 s while live), a refetch when a section has been
 // quiet for 60 s, and a position refresh when an order fills but its position does not follow.
 
-import { FILL_STATUSES } from "./store.js";
+import { FILL_STATUSES } from "./store_rows.js";
 import { SECTION_REFETCH_MS } from "./staleness.js";
 
 export const POLL_LIVE_MS = 300_000;
