@@ -4,6 +4,7 @@
 #   make test     install, lint, then the whole suite on SQLite and again on PostgreSQL
 #   make lint     ruff check, ruff format --check, mypy
 #   make worker   run an order worker (distributed mode)
+#   make staging  every role in its own process, on PostgreSQL and Redis
 #
 # Works on a fresh Debian machine: missing system packages (python3-venv, postgresql,
 # redis-server) are installed with apt-get by the scripts in scripts/.
@@ -22,7 +23,7 @@ PORT ?= 8000
 # Extra arguments for both pytest runs, e.g. `make test PYTEST_ARGS="-x -k queue"`.
 PYTEST_ARGS ?=
 
-.PHONY: var help install run migrate worker lint test browser-deps test-sqlite test-postgres clean distclean
+.PHONY: var help install run migrate worker staging lint test browser-deps test-sqlite test-postgres clean distclean
 
 help:
 	@echo "make run | test | lint | migrate | worker | install | clean | distclean"
@@ -53,6 +54,10 @@ run: migrate
 
 worker: migrate
 	@$(BIN)/python manage.py run_order_worker
+
+# The production topology locally: every role its own process, on PostgreSQL and Redis.
+staging: install | var
+	@scripts/staging.sh
 
 # --- Checks -------------------------------------------------------------------------------
 
