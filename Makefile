@@ -75,6 +75,7 @@ test: install lint browser-deps test-sqlite test-postgres
 # The browser tests drive Debian's Chromium (installed with apt-get when missing).
 browser-deps:
 	@if [ -x tests/browser/ensure_chromium.sh ]; then tests/browser/ensure_chromium.sh; fi
+	@command -v node >/dev/null 2>&1 || scripts/apt_install.sh nodejs
 
 # Both runs need a Redis for the tests of the Redis channel layer (TEST_REDIS_URL; the
 # settings stay in embedded mode). ensure_redis.sh and ensure_postgres.sh find a server
@@ -84,7 +85,7 @@ test-sqlite: install | var
 	@redis=; trap '[ -z "$$redis" ] || scripts/stop_redis.sh "$$redis"' EXIT; \
 	trap 'exit 130' INT TERM; \
 	redis="$$(scripts/ensure_redis.sh)"; \
-	env -u DATABASE_URL TEST_REDIS_URL="$$redis" \
+	env -u DATABASE_URL TEST_REDIS_URL="$$redis" PORTFOLIO_STRICT_TEST_DEPS=1 \
 		scripts/timed.sh "pytest on SQLite" $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: install | var
@@ -94,7 +95,7 @@ test-postgres: install | var
 		[ -z "$$redis" ] || scripts/stop_redis.sh "$$redis"' EXIT; \
 	trap 'exit 130' INT TERM; \
 	redis="$$(scripts/ensure_redis.sh)"; url="$$(scripts/ensure_postgres.sh)"; \
-	DATABASE_URL="$$url" TEST_REDIS_URL="$$redis" \
+	DATABASE_URL="$$url" TEST_REDIS_URL="$$redis" PORTFOLIO_STRICT_TEST_DEPS=1 \
 		scripts/timed.sh "pytest on PostgreSQL" $(BIN)/pytest $(PYTEST_ARGS)
 
 # --- Cleaning -----------------------------------------------------------------------------

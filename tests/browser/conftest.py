@@ -21,10 +21,10 @@ from typing import Any
 import httpx
 import pytest
 from django.db import connection, connections
+from playwright import sync_api
 
 from tests.processes import Child, Processes, child_env
-
-sync_api = pytest.importorskip("playwright.sync_api")
+from tests.requirements import require
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -121,8 +121,7 @@ def browser() -> Iterator[Any]:
     """
     if connection.vendor != "sqlite":
         pytest.skip("the browser tests exercise the client; they run on the SQLite pass only")
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: run tests/browser/ensure_chromium.sh")
+    require(CHROMIUM.exists(), f"{CHROMIUM} is missing: run tests/browser/ensure_chromium.sh")
     previous = os.environ.get(ASYNC_UNSAFE)
     os.environ[ASYNC_UNSAFE] = "true"
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.requirements import require
 from trading.templatetags import trading_format
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,11 @@ FILTERS = {
     "trend": "trend",
 }
 
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+@pytest.fixture(autouse=True)
+def node_installed() -> None:
+    require(NODE is not None, "node is not installed")
+
 
 SCRIPT = """
 import * as f from "./static/portfolio/js/format.js";

@@ -9,10 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.requirements import require
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NODE = shutil.which("node")
 
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+@pytest.fixture(autouse=True)
+def node_installed() -> None:
+    require(NODE is not None, "node is not installed")
 
 
 def test_node_unit_tests_pass() -> None:
