@@ -8,7 +8,7 @@ from django.db import transaction
 from trading import signals
 from trading.broker.types import TradeUpdate
 from trading.domain import Holding, cash_after_fill, holding_after_fill
-from trading.enums import OrderStatus, StreamChannel
+from trading.enums import BrokerProvider, OrderStatus, StreamChannel
 from trading.models import BrokerAccount, Fill, Instrument, Order, Position
 from trading.money import to_avg_price
 from trading.services.accounts import account_refresh
@@ -67,6 +67,20 @@ def _order_for_update(account: BrokerAccount, update: TradeUpdate) -> Order:
     return order
 
 
+def _mark_price(account: BrokerAccount, symbol: str, fill_price: Decimal) -> Decimal:
+    """The price to mark the position at after a fill.
+
+    The simulated market's last trade for simulated accounts (an opening balance booked at
+    an old entry price must still show today's value); for a real broker the fill itself
+    is the latest trade we know of, and the simulated prices mean nothing there.
+    """
+    if account.provider == BrokerProvider.SIMULATED:
+        market = Instrument.objects.filter(symbol=symbol).values_list("price", flat=True).first()
+        if market is not None:
+            return market
+    return fill_price
+
+
 def _apply_fill(
     account: BrokerAccount,
     order: Order,
@@ -104,10 +118,7 @@ def _apply_fill(
         else None
     )
     after = holding_after_fill(holding, order.side, qty, price)
-    # Mark at the market's last trade where we know it (an opening balance booked at an
-    # old entry price must still show today's value), else at this fill's price.
-    market_price = Instrument.objects.filter(symbol=order.symbol).values_list("price", flat=True)
-    current = next(iter(market_price), None) or (position.current_price if position else price)
+    current = _mark_price(account, order.symbol, price)
     account.cash = cash_after_fill(account.cash, order.side, qty, price)
     account.save(update_fields=["cash", "updated_at"])
 
