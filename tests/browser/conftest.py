@@ -12,9 +12,11 @@ import os
 import shutil
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,12 @@ import pytest
 from django.db import connection, connections
 from playwright import sync_api
 
+from tests.factories import make_account
 from tests.processes import Child, Processes, child_env
 from tests.requirements import require
+from trading.models import BrokerAccount, Instrument
+from trading.services.orders import order_submit
+from trading.worker import run_worker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -42,6 +48,8 @@ PASSWORD = "pw-for-tests-1"  # tests.factories.make_user's default
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 # What Chromium itself logs when a connection fails; expected while a test breaks the network.
 NETWORK_NOISE = ("WebSocket connection to", "Failed to load resource", "net::ERR_")
+PRICES = {"AAPL": "200.00", "MSFT": "400.00", "NVDA": "120.00", "JPM": "240.00"}
+PRICES |= {"TSLA": "250.00", "GOOGL": "170.00", "AMZN": "180.00"}
 
 
 def _free_port() -> int:
@@ -214,3 +222,32 @@ def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
         DOC_IMAGES.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOC_IMAGES / path.name)
     return path
+
+
+def _instrument(symbol: str, price: str) -> None:
+    Instrument.objects.update_or_create(
+        symbol=symbol,
+        defaults={"tradable": True, "price": Decimal(price), "prev_close": Decimal(price)},
+    )
+
+
+def fill_now(account: BrokerAccount, symbol: str, qty: str, side: str = "buy") -> None:
+    """A market order filled by a worker in this process (the server does not hear of it)."""
+    order_submit(account=account, symbol=symbol, side=side, qty=Decimal(qty), type="market")
+    run_worker(stop=threading.Event(), burst=True, worker_id="test-worker")
+
+
+@pytest.fixture
+def trader() -> BrokerAccount:
+    """A trader holding AAPL and MSFT, with prices set before the server's market starts."""
+    for symbol, price in PRICES.items():
+        _instrument(symbol, price)
+    account = make_account("trader")
+    fill_now(account, "AAPL", "10")
+    fill_now(account, "MSFT", "5")
+    return account
+
+
+@pytest.fixture
+def live(trader: BrokerAccount, server: LiveServer) -> LiveServer:
+    return server

@@ -2,25 +2,21 @@
 
 Each test starts `manage.py serve` on the test database, logs in through Django's login form
 and checks what a trader sees: the live page, a trade flashing in within 500 ms, reduced
-motion, a server restart, the browser going offline, staleness warnings, the order ticket,
-the page without the rollout flag, without JavaScript, and on a phone. Screenshots of each
-state are saved under test-output/browser/.
+motion, the order ticket, the page without the rollout flag, without JavaScript, and on a
+phone (a server restart, going offline and staleness are in test_portfolio_resilience.py).
+Screenshots of each state are saved under test-output/browser/.
 """
 
 import json
 import statistics
 import time
-from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 from waffle.models import Flag
 
 from tests.browser.conftest import OUTPUT_DIR, api_session, login, screenshot
-from tests.factories import make_account
-from trading.models import BrokerAccount, Instrument
-from trading.services.orders import order_submit
-from trading.worker import run_worker
+from tests.browser.helpers import BANNER, STATUS, buy, go_live
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,11 +24,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-STATUS = "#connection-status"
-BANNER = "#staleness"
 TRADE_TO_FLASH_BUDGET_MS = 500
-PRICES = {"AAPL": "200.00", "MSFT": "400.00", "NVDA": "120.00", "JPM": "240.00"}
-PRICES |= {"TSLA": "250.00", "GOOGL": "170.00", "AMZN": "180.00"}
 CELL_VALUES = "cells => cells.map(c => [c.dataset.field, c.dataset.value])"
 ANIMATION_OF_PL_FLASH = """(kind) => [...document.querySelectorAll('.pl')].map((c) => {
   c.classList.add(kind);
@@ -40,71 +32,6 @@ ANIMATION_OF_PL_FLASH = """(kind) => [...document.querySelectorAll('.pl')].map((
   c.classList.remove(kind);
   return name;
 })"""
-DOM_PORTFOLIO = """() => {
-  const all = (selector) => [...document.querySelectorAll(selector)];
-  return {
-    positions: Object.fromEntries(all('#positions tr[data-symbol]').map(
-      (r) => [r.dataset.symbol, r.querySelector('[data-field="qty"]').dataset.value])),
-    orders: all('#open-orders tr[data-order-id]').map((r) => r.dataset.orderId).sort(),
-    fills: all('#recent-fills tr[data-execution-id]').map((r) => r.dataset.executionId),
-  };
-}"""
-REST_PORTFOLIO = """async () => {
-  const response = await fetch('/api/portfolio/snapshot/', {credentials: 'same-origin'});
-  const s = await response.json();
-  return {
-    positions: Object.fromEntries(s.positions.map((p) => [p.symbol, p.qty])),
-    orders: s.open_orders.map((o) => o.id).sort(),
-    fills: s.recent_fills.map((f) => f.execution_id),
-  };
-}"""
-
-
-def _instrument(symbol: str, price: str) -> None:
-    Instrument.objects.update_or_create(
-        symbol=symbol,
-        defaults={"tradable": True, "price": Decimal(price), "prev_close": Decimal(price)},
-    )
-
-
-def _fill_now(account: BrokerAccount, symbol: str, qty: str, side: str = "buy") -> None:
-    """A market order filled by a worker in this process (the server does not hear of it)."""
-    import threading
-
-    order_submit(account=account, symbol=symbol, side=side, qty=Decimal(qty), type="market")
-    run_worker(stop=threading.Event(), burst=True, worker_id="test-worker")
-
-
-@pytest.fixture
-def trader() -> BrokerAccount:
-    """A trader holding AAPL and MSFT, with prices set before the server's market starts."""
-    for symbol, price in PRICES.items():
-        _instrument(symbol, price)
-    account = make_account("trader")
-    _fill_now(account, "AAPL", "10")
-    _fill_now(account, "MSFT", "5")
-    return account
-
-
-@pytest.fixture
-def live(trader, server):
-    return server
-
-
-def _expect_status(page, status: str, timeout: float = 5_000) -> None:
-    expect(page.locator(STATUS)).to_have_attribute(
-        "data-connection-status", status, timeout=timeout
-    )
-
-
-def _go_live(page, live) -> None:
-    login(page, live)
-    _expect_status(page, "connected", timeout=10_000)
-
-
-def _buy(api, symbol: str, qty: str):
-    order = {"symbol": symbol, "side": "buy", "qty": qty, "type": "market"}
-    return api.post("/api/orders/", json=order)
 
 
 def _watch_flash(page, symbol: str) -> None:
@@ -131,17 +58,9 @@ def _flash(page) -> dict:
     return page.evaluate("window.__flash")
 
 
-def _dom_portfolio(page) -> dict:
-    return page.evaluate(DOM_PORTFOLIO)
-
-
-def _rest_portfolio(page) -> dict:
-    return page.evaluate(REST_PORTFOLIO)
-
-
 def test_login_shows_the_live_page(open_page, live):
     page = open_page()
-    _go_live(page, live)
+    go_live(page, live)
 
     rows = page.locator("#positions tr[data-symbol]")
     expect(rows).to_have_count(2)
@@ -173,13 +92,13 @@ def test_login_shows_the_live_page(open_page, live):
 
 def test_a_trade_shows_within_500_ms_with_the_flash(open_page, live):
     page = open_page()
-    _go_live(page, live)
+    go_live(page, live)
     api = api_session(live)
     latencies = []
     for symbol, qty in [("NVDA", "3"), ("JPM", "2"), ("GOOGL", "1")]:
         _watch_flash(page, symbol)
         placed_at = time.time() * 1000
-        response = _buy(api, symbol, qty)
+        response = buy(api, symbol, qty)
         assert response.status_code == 201, response.text
         flash = _flash(page)
         latencies.append(flash["at"] - placed_at)
@@ -212,10 +131,10 @@ def test_a_trade_shows_within_500_ms_with_the_flash(open_page, live):
 
 def test_reduced_motion_keeps_the_colour_and_drops_the_movement(open_page, live):
     page = open_page(reduced_motion="reduce")
-    _go_live(page, live)
+    go_live(page, live)
     api = api_session(live)
     _watch_flash(page, "AAPL")
-    response = _buy(api, "AAPL", "4")
+    response = buy(api, "AAPL", "4")
     assert response.status_code == 201
     assert _flash(page)["animation"] == "flash-up-plain"
     expect(page.locator('[data-symbol="AAPL"] [data-field="qty"]')).to_have_text("14")
@@ -224,89 +143,16 @@ def test_reduced_motion_keeps_the_colour_and_drops_the_movement(open_page, live)
     screenshot(page, "03-reduced-motion")
 
     normal = open_page()
-    _go_live(normal, live)
+    go_live(normal, live)
     assert all("shake" in name for name in normal.evaluate(ANIMATION_OF_PL_FLASH, "flash-down"))
     assert all("swell" in name for name in normal.evaluate(ANIMATION_OF_PL_FLASH, "flash-up"))
-
-
-def test_server_restart_falls_back_then_resyncs_with_nothing_missing(open_page, live, trader):
-    page = open_page()
-    page.errors.allow_network_errors = True
-    _go_live(page, live)
-    status = page.locator(STATUS)
-
-    live.stop()
-    expect(status).not_to_have_attribute("data-connection-status", "connected", timeout=5_000)
-    expect(page.locator("#portfolio")).to_have_attribute("data-sync-mode", "polling")
-    screenshot(page, "04-reconnecting")
-    expect(status).to_have_attribute("data-connection-status", "disconnected", timeout=20_000)
-    expect(status).to_contain_text("Offline - using cached data")
-    screenshot(page, "05-offline-server-down")
-
-    # Trades the page cannot hear about while the server is down.
-    _fill_now(trader, "TSLA", "7")
-    _fill_now(trader, "AAPL", "10", side="sell")  # closes AAPL
-
-    live.start()
-    expect(status).to_have_attribute("data-connection-status", "connected", timeout=45_000)
-    expect(page.locator('[data-symbol="TSLA"] [data-field="qty"]')).to_have_text("7")
-    expect(page.locator('[data-symbol="AAPL"]')).to_have_count(0)
-    assert _dom_portfolio(page) == _rest_portfolio(page)
-    expect(page.locator("#portfolio")).to_have_attribute("data-sync-mode", "live")
-    screenshot(page, "06-reconnected")
-
-
-def test_offline_then_online_reconnects_at_once(open_page, live):
-    page = open_page()
-    page.errors.allow_network_errors = True
-    _go_live(page, live)
-    status = page.locator(STATUS)
-
-    page.context.set_offline(True)
-    expect(status).to_have_attribute("data-connection-status", "disconnected", timeout=3_000)
-    expect(status).to_contain_text("Offline - using cached data")
-    expect(page.locator("#connection-tip")).to_contain_text("device is offline")
-    screenshot(page, "07-offline")
-    page.wait_for_timeout(4_000)  # let the backoff grow: the online event must not wait for it
-
-    started = time.monotonic()
-    page.context.set_offline(False)
-    expect(status).to_have_attribute("data-connection-status", "connected", timeout=3_000)
-    assert time.monotonic() - started < 2.5
-
-
-def test_staleness_warnings_after_60_s_and_5_minutes(open_page, live):
-    page = open_page()
-    page.errors.allow_network_errors = True
-    page.clock.install()
-    _go_live(page, live)
-    banner = page.locator(BANNER)
-    expect(banner).to_be_hidden()
-
-    page.context.set_offline(True)
-    page.clock.fast_forward(61_000)
-    expect(banner).to_have_attribute("data-staleness", "delayed")
-    expect(banner).to_contain_text("Portfolio data may be delayed")
-    screenshot(page, "08-delayed")
-    page.clock.fast_forward(240_000)
-    expect(banner).to_have_attribute("data-staleness", "stale")
-    expect(banner).to_contain_text("Portfolio data is stale - click to refresh")
-    expect(page.locator("#portfolio")).to_have_attribute("data-freshness", "stale")
-    screenshot(page, "09-stale")
-
-    # Back online: the page reconnects by itself and the warning goes away.
-    page.context.set_offline(False)
-    _expect_status(page, "connected")
-    expect(banner).to_have_attribute("data-staleness", "fresh", timeout=5_000)
-    expect(banner).to_be_hidden()
-    expect(page.locator("#portfolio")).to_have_attribute("data-freshness", "fresh")
 
 
 def test_order_ticket_validates_places_and_cancels(open_page, live):
     page = open_page()
     # Chromium logs the API's 400 answer (an unknown symbol, on purpose) as a console error.
     page.errors.allow_network_errors = True
-    _go_live(page, live)
+    go_live(page, live)
     ticket = page.locator("#ticket-form")
     expect(ticket).to_have_attribute("data-ready", "true")
 
@@ -361,7 +207,7 @@ def test_flag_off_polls_without_a_socket(open_page, trader, processes):
     expect(page.locator("#portfolio")).to_have_attribute("data-sync-mode", "polling")
 
     api = api_session(server)
-    assert _buy(api, "NVDA", "2").status_code == 201
+    assert buy(api, "NVDA", "2").status_code == 201
     time.sleep(0.5)  # the server's worker fills it
     expect(page.locator('[data-symbol="NVDA"]')).to_have_count(0)
     page.clock.fast_forward(31_000)  # the 30 s poll
@@ -387,7 +233,7 @@ def test_flag_off_polls_without_a_socket(open_page, trader, processes):
 def test_phone_sized_viewport_shows_position_cards(open_page, live):
     phone = {"width": 390, "height": 844}
     page = open_page(viewport=phone, is_mobile=True, has_touch=True, device_scale_factor=2)
-    _go_live(page, live)
+    go_live(page, live)
     card = page.locator('[data-symbol="AAPL"]')
     expect(card).to_be_visible()
     assert card.evaluate("r => getComputedStyle(r).display") == "grid"

@@ -7,8 +7,8 @@ One `manage.py serve --no-market --no-worker` process on Redis (RedisPubSubChann
 its own channel prefix) and a throwaway SQLite database under var/bench/. This process
 seeds N users holding the same 5 symbols, mints their sessions, opens and subscribes one
 socket each, then runs the phases one after another against the same server and sockets.
-Each phase starts a tick driver process (`bench_stream drive`, below), which produces price
-ticks for `--seconds` at up to `--rate` ticks/s, round robin over the 5 symbols:
+Each phase starts a tick driver process (`bench_stream drive`, in stream_driver.py), which
+produces price ticks for `--seconds` at up to `--rate` ticks/s, round robin over the 5 symbols:
 
 - source `db`: `trading.services.prices.price_apply` - the real write path (a transaction
   per holder per tick, domain signals, receivers, publisher). The database decides how many
@@ -44,397 +44,22 @@ if __package__ in (None, ""):
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import random
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from tests.load import harness
-
-CHANNELS = ("positions", "orders", "account")
-EVENT_TYPES = frozenset({"position_update", "order_update", "account_update", "trade_executed"})
-MODES = ("coalesced", "uncoalesced", "unbatched")
-SOURCES = ("db", "synthetic")
-
-
-# --- The tick driver (its own process) ---------------------------------------------------------
-
-
-def _install_mode(mode: str) -> None:
-    """Make this process's publisher send price-caused events the `mode` way."""
-    from realtime.publisher import Publisher, publisher
-
-    if mode == "coalesced":
-        return
-
-    def accept(user_id: int, event: Any, coalesce: bool) -> None:
-        if coalesce and mode == "uncoalesced":
-            # One message per event, as non-urgent as a coalesced one would have been.
-            Publisher._flush(publisher, (user_id, event.channel))
-            publisher._send_event(user_id, event, urgent=False)
-        else:
-            Publisher._accept(publisher, user_id, event, False)
-
-    publisher._accept = accept  # type: ignore[method-assign]
-
-
-def _publisher_drained(timeout: float) -> tuple[float, int]:
-    """Flush the source buffers and wait until the sender has handed everything to Redis.
-
-    Returns the seconds it took and how many messages were still queued at `timeout`
-    (those die with this process: lost, as they would be in a crashed publisher).
-    """
-    from realtime.publisher import publisher
-
-    started = time.monotonic()
-    publisher.flush()
-    left = 0
-    while True:
-        queue = publisher._queue
-        left = 0 if queue is None else queue.qsize()
-        if left == 0 or time.monotonic() - started > timeout:
-            break
-        time.sleep(0.02)
-    time.sleep(0.2)  # the last group_send in flight
-    return time.monotonic() - started, left
-
-
-class PriceWalk:
-    def __init__(self, prices: dict[str, Decimal], seed: int) -> None:
-        self.prices = dict(prices)
-        self.random = random.Random(seed)
-
-    def next(self, symbol: str) -> Decimal:
-        old = self.prices[symbol]
-        step = Decimal(str(round(self.random.uniform(-0.002, 0.002), 5)))
-        new = (old * (1 + step)).quantize(Decimal("0.01"))
-        if new == old:
-            new += Decimal("0.01")
-        self.prices[symbol] = new
-        return new
-
-
-def drive(options: argparse.Namespace) -> None:
-    harness.setup_django(
-        db_path=Path(options.db), redis_url=options.redis_url, prefix=options.prefix
-    )
-    from django.utils import timezone
-
-    from realtime import stats
-    from realtime.publisher import publisher
-    from trading import signals
-    from trading.models import Instrument
-
-    symbols = options.symbols.split(",")
-    instruments = Instrument.objects.filter(symbol__in=symbols)
-    walk = PriceWalk({i.symbol: i.price or Decimal(100) for i in instruments}, seed=options.seed)
-    prev_close = {i.symbol: i.prev_close for i in instruments}
-    _install_mode(options.mode)
-    produced = {"position_update": 0, "account_update": 0}
-
-    def count_position(**kwargs: Any) -> None:
-        if kwargs.get("cause") == "price":
-            produced["position_update"] += 1
-
-    def count_account(**kwargs: Any) -> None:
-        if kwargs.get("cause") == "price":
-            produced["account_update"] += 1
-
-    signals.position_changed.connect(count_position, weak=False)
-    signals.account_changed.connect(count_account, weak=False)
-    synthetic = SyntheticSource(symbols) if options.source == "synthetic" else None
-    publisher._ensure_loop()  # start the sender before the clock starts
-
-    from trading.services.prices import price_apply
-
-    tick_seconds: list[float] = []
-    marks = 0
-    late = 0
-    cpu_started = time.process_time()
-    t_start = time.time()
-    clock = time.monotonic()
-    deadline = clock + options.seconds
-    index = 0
-    while True:
-        due = clock + index / options.rate
-        now = time.monotonic()
-        if due >= deadline or now >= deadline:
-            break
-        if due > now:
-            time.sleep(due - now)
-        elif now - due > 1.0:
-            late += 1
-        symbol = symbols[index % len(symbols)]
-        price = walk.next(symbol)
-        began = time.monotonic()
-        if synthetic is not None:
-            marks += synthetic.tick(symbol, price, prev_close[symbol], timezone.now(), produced)
-        else:
-            marks += price_apply(symbol=symbol, price=price, at=timezone.now())
-        tick_seconds.append(time.monotonic() - began)
-        index += 1
-    t_end = time.time()
-    elapsed = time.monotonic() - clock
-    drain_seconds, undelivered = _publisher_drained(timeout=options.drain_timeout)
-    if synthetic is not None:
-        synthetic.store_seqs()
-    counters = stats.stats_snapshot()
-    events = sum(produced.values())
-    result = {
-        "source": options.source,
-        "mode": options.mode,
-        "target_ticks_per_s": options.rate,
-        "t_start": t_start,
-        "t_end": t_end,
-        "ticks": index,
-        "achieved_ticks_per_s": round(index / elapsed, 2),
-        "late_ticks_over_1s": late,
-        "holder_marks": marks,
-        "holder_marks_per_s": round(marks / elapsed, 1),
-        "tick_apply_ms": harness.percentiles(tick_seconds),
-        "domain_events": produced,
-        "domain_events_per_s": round(events / elapsed, 1),
-        "layer_messages": int(counters["published"]),
-        "layer_messages_per_s": round(counters["published"] / elapsed, 1),
-        "coalesced_away": int(counters["coalesced"]),
-        "publish_failures": int(counters["publish_failures"]),
-        "events_per_layer_message": round(events / max(1.0, counters["published"]), 2),
-        "publisher_drain_s": round(drain_seconds, 2),
-        "publisher_queue_left_at_exit": undelivered,
-        "driver_cpu_s": round(time.process_time() - cpu_started, 2),
-        "driver_cpu_pct_of_one_core": round(
-            100 * (time.process_time() - cpu_started) / (elapsed + drain_seconds), 1
-        ),
-    }
-    Path(options.out).write_text(json.dumps(result, indent=2))
-
-
-class SyntheticSource:
-    """Price-caused events for every holder of a symbol, built and published the way
-    realtime.receivers does after price_apply commits, minus the database write."""
-
-    def __init__(self, symbols: list[str]) -> None:
-        from trading.models import BrokerAccount, Position
-
-        self.accounts = BrokerAccount.objects.select_related("user").in_bulk()
-        self.holders: dict[str, list[Any]] = {s: [] for s in symbols}
-        for position in Position.objects.filter(symbol__in=symbols).order_by("account_id"):
-            position.account = self.accounts[position.account_id]
-            self.holders[position.symbol].append(position)
-
-    def tick(
-        self,
-        symbol: str,
-        price: Decimal,
-        prev_close: Decimal | None,
-        at: datetime,
-        produced: dict[str, int],
-    ) -> int:
-        from realtime.events import create_account_update_event, create_position_update_event
-        from realtime.publisher import publisher
-        from trading.services.positions import position_mark
-
-        for position in self.holders[symbol]:
-            account = position.account
-            position_mark(position, price, prev_close)
-            account.positions_seq += 1
-            event = create_position_update_event(position, seq=account.positions_seq, ts=at)
-            publisher.publish(account.user_id, event, coalesce=True)
-            account.account_seq += 1
-            update = create_account_update_event(account, seq=account.account_seq, ts=at)
-            publisher.publish(account.user_id, update, coalesce=True)
-        produced["position_update"] += len(self.holders[symbol])
-        produced["account_update"] += len(self.holders[symbol])
-        return len(self.holders[symbol])
-
-    def store_seqs(self) -> None:
-        from django.db import transaction
-
-        from trading.models import BrokerAccount
-
-        with transaction.atomic():
-            for account in self.accounts.values():
-                BrokerAccount.objects.filter(pk=account.pk).update(
-                    positions_seq=account.positions_seq, account_seq=account.account_seq
-                )
-
-
-# --- The sockets ---------------------------------------------------------------------------------
-
-
-def _ts(value: str) -> float:
-    return datetime.fromisoformat(value).timestamp()
-
-
-@dataclass
-class StreamClient:
-    """One browser tab: subscribes, answers heartbeats, checks seqs, times every frame."""
-
-    trader: dict[str, Any]
-    ws_url: str
-    origin: str
-    last_seq: dict[str, int] = field(default_factory=dict)
-    # (arrival, channel, type, latency of newest event, of oldest event, events carried)
-    records: list[tuple[float, str, str, float, float, int]] = field(default_factory=list)
-    gaps: int = 0
-    missing: int = 0
-    stale: int = 0
-    errors: list[str] = field(default_factory=list)
-    close_code: int | None = None
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def open(self) -> None:
-        from websockets.asyncio.client import connect
-
-        self.ws = await connect(
-            self.ws_url,
-            additional_headers={
-                "Origin": self.origin,
-                "Cookie": f"sessionid={self.trader['sessionid']}",
-            },
-            proxy=None,
-            open_timeout=60,
-            ping_interval=None,  # the app's own heartbeat is what the server checks
-        )
-        self.reader = asyncio.create_task(self._read())
-        await self.ws.send(json.dumps({"type": "subscribe", "channels": list(CHANNELS)}))
-        await asyncio.wait_for(self.ready.wait(), timeout=60)
-
-    async def _read(self) -> None:
-        from websockets.exceptions import ConnectionClosed
-
-        pending = set(CHANNELS)
-        try:
-            async for message in self.ws:
-                arrived = time.time()
-                frame = json.loads(message)
-                kind = frame["type"]
-                if kind == "ping":
-                    await self.ws.send('{"type":"pong"}')
-                elif kind == "snapshot":
-                    self.last_seq[frame["channel"]] = frame["seq"]
-                    pending.discard(frame["channel"])
-                    if not pending:
-                        self.ready.set()
-                elif kind == "batch" or kind in EVENT_TYPES:
-                    self._event(frame, kind, arrived)
-                elif kind == "error":
-                    self.errors.append(frame["code"])
-        except ConnectionClosed:
-            pass
-        finally:
-            self.close_code = self.ws.close_code
-
-    def _event(self, frame: dict[str, Any], kind: str, arrived: float) -> None:
-        channel = frame["channel"]
-        batch = kind == "batch"
-        first = frame["from_seq"] if batch else frame["seq"]
-        last = self.last_seq.get(channel, 0)
-        if first > last + 1:
-            self.gaps += 1
-            self.missing += first - last - 1
-        if frame["seq"] <= last:
-            self.stale += 1
-        self.last_seq[channel] = max(last, frame["seq"])
-        events = frame["events"] if batch else [frame]
-        oldest = min(_ts(e["ts"]) for e in events)
-        self.records.append(
-            (arrived, channel, kind, arrived - _ts(frame["ts"]), arrived - oldest, len(events))
-        )
-
-    async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.ws.close()
-        with contextlib.suppress(Exception):
-            await self.reader
-
-
-async def open_all(clients: list[StreamClient], concurrency: int) -> float:
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(client: StreamClient) -> None:
-        async with gate:
-            await client.open()
-
-    started = time.monotonic()
-    await asyncio.gather(*(one(c) for c in clients))
-    return time.monotonic() - started
-
-
-def analyse(
-    clients: list[StreamClient], window: tuple[float, float], steady: tuple[float, float]
-) -> dict[str, Any]:
-    """Latency of every position/account frame that arrived in `window`; frame rates in
-    `steady` (the window without its first seconds, while the 1 s windows fill up)."""
-    result: dict[str, Any] = {}
-    steady_seconds = max(0.001, steady[1] - steady[0])
-    for channel in ("positions", "account"):
-        newest: list[float] = []
-        oldest: list[float] = []
-        frames_steady = 0
-        events_steady = 0
-        batches = 0
-        per_client_rates = []
-        intervals: list[float] = []
-        for client in clients:
-            mine = 0
-            previous: float | None = None
-            for arrived, ch, kind, lat_new, lat_old, n in client.records:
-                if ch != channel or not window[0] <= arrived <= window[1]:
-                    continue
-                newest.append(lat_new)
-                oldest.append(lat_old)
-                batches += kind == "batch"
-                if steady[0] <= arrived <= steady[1]:
-                    frames_steady += 1
-                    events_steady += n
-                    mine += 1
-                    if previous is not None:
-                        intervals.append(arrived - previous)
-                    previous = arrived
-            per_client_rates.append(mine / steady_seconds)
-        per_client_rates.sort()
-        result[channel] = {
-            "latency_newest_ms": harness.percentiles(newest),
-            "latency_oldest_ms": harness.percentiles(oldest),
-            "frames": len(newest),
-            "batch_frames": batches,
-            "frames_per_client_per_s": round(frames_steady / steady_seconds / len(clients), 2),
-            "frames_per_client_per_s_max": round(per_client_rates[-1], 2),
-            "events_per_frame": round(events_steady / max(1, frames_steady), 2),
-            # Time between one socket's consecutive frames of this channel.
-            "frame_interval_ms": harness.percentiles(intervals),
-        }
-    return result
-
-
-def _seq_counters(clients: list[StreamClient]) -> dict[str, int]:
-    return {
-        "gaps": sum(c.gaps for c in clients),
-        "missing_seqs": sum(c.missing for c in clients),
-        "stale_frames": sum(c.stale for c in clients),
-        "errors": sum(len(c.errors) for c in clients),
-        "closed_sockets": sum(c.close_code is not None for c in clients),
-    }
-
-
-def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
-    return {key: after[key] - before.get(key, 0) for key in after}
-
-
-def _sent_by_type(before: dict[str, float], after: dict[str, float]) -> dict[str, int]:
-    prefix = "portfolio_ws_messages_sent_total{"
-    sent = {}
-    for key, value in after.items():
-        if key.startswith(prefix):
-            kind = key[len(prefix) :].split('"')[1]
-            sent[kind] = int(value - before.get(key, 0.0))
-    return {kind: count for kind, count in sent.items() if count}
+from tests.load.stream_clients import StreamClient, open_all
+from tests.load.stream_driver import MODES, SOURCES, drive
+from tests.load.stream_report import (
+    analyse,
+    delta,
+    final_loss_check,
+    sent_by_type,
+    seq_counters,
+    summary,
+)
 
 
 async def wait_process(process: Any, timeout: float) -> int:
@@ -445,36 +70,6 @@ async def wait_process(process: Any, timeout: float) -> int:
             raise RuntimeError("the tick driver did not finish in time")
         await asyncio.sleep(0.1)
     return int(process.returncode)
-
-
-def final_loss_check(clients: list[StreamClient]) -> dict[str, Any]:
-    """Each socket's last seq per channel against the database's: short of it = lost."""
-    from trading.models import BrokerAccount
-
-    seqs = {
-        pk: {"positions": p, "orders": o, "account": a}
-        for pk, p, o, a in BrokerAccount.objects.values_list(
-            "pk", "positions_seq", "orders_seq", "account_seq"
-        )
-    }
-    behind = 0
-    behind_by = 0
-    ahead = 0
-    for client in clients:
-        expected = seqs[client.trader["account_id"]]
-        for channel in CHANNELS:
-            seen = client.last_seq.get(channel, -1)
-            if seen < expected[channel]:
-                behind += 1
-                behind_by += expected[channel] - seen
-            elif seen > expected[channel]:
-                ahead += 1
-    return {
-        "sockets_x_channels_checked": len(clients) * len(CHANNELS),
-        "behind_database": behind,
-        "seqs_behind_total": behind_by,
-        "ahead_of_database": ahead,
-    }
 
 
 def prepare(options: argparse.Namespace) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -553,7 +148,7 @@ async def orchestrate(
             print(json.dumps(report["phases"][-1], indent=1), flush=True)
         report["final_loss_check"] = await asyncio.to_thread(final_loss_check, clients)
         report["server_memory"]["rss_at_end_kib"] = harness.process_rss_kib(pid)
-        report["totals"] = _seq_counters(clients)
+        report["totals"] = seq_counters(clients)
         report["close_codes"] = sorted({c.close_code for c in clients if c.close_code})
         sampling.cancel()
     finally:
@@ -576,7 +171,7 @@ async def run_phase(
     assert source in SOURCES and mode in MODES, (source, mode)
     out = run_dir / f"driver-{number}-{source}-{mode}.json"
     metrics_before = harness.scrape_metrics(server.base_url)
-    seq_before = _seq_counters(clients)
+    seq_before = seq_counters(clients)
     cpu = harness.CpuWindow({"server": server.child.pid, "clients": os.getpid()}).start()
     driver = harness.run_python(
         [
@@ -619,8 +214,8 @@ async def run_phase(
         "phase": f"{source}:{mode}",
         "driver": driven,
         "clients": analyse(clients, window, steady),
-        "seq": _delta(_seq_counters(clients), seq_before),
-        "server_frames_sent": _sent_by_type(metrics_before, metrics_after),
+        "seq": delta(seq_counters(clients), seq_before),
+        "server_frames_sent": sent_by_type(metrics_before, metrics_after),
         "server_delivery_latency": harness.histogram_quantiles(
             metrics_before,
             metrics_after,
@@ -631,42 +226,6 @@ async def run_phase(
         "cpu_whole_phase": usage,
         "server_rss_kib": harness.process_rss_kib(server.child.pid),
     }
-
-
-def summary(report: dict[str, Any]) -> str:
-    """The report's headline numbers as a Markdown table (the JSON has everything)."""
-    memory = report["server_memory"]
-    lines = [
-        f"users {report['users']}, {report['seconds_per_phase']:.0f} s per phase; "
-        f"server RSS {memory['rss_before_connect_kib']} -> {memory['rss_after_connect_kib']} "
-        f"KiB = {memory['kib_per_connection']} KiB/connection; setup {report['setup']}",
-        "",
-        "| phase | ticks/s (target) | holder marks/s | domain events/s | layer msgs/s "
-        "| events/msg | pos latency p50/p95/p99 ms | acct latency p50/p95/p99 ms "
-        "| pos frames/client/s | acct frames/client/s | gaps | server CPU % | driver CPU % "
-        "| client CPU % | others (cores) | publisher drain s |",
-        "|" + "---|" * 16,
-    ]
-    for phase in report["phases"]:
-        d, c, cpu = phase["driver"], phase["clients"], phase["cpu_while_ticking"]
-        pos, acct = c["positions"]["latency_newest_ms"], c["account"]["latency_newest_ms"]
-        pct = cpu["cpu_pct_of_one_core"]
-
-        def trio(p: dict[str, Any]) -> str:
-            return f"{p.get('p50')}/{p.get('p95')}/{p.get('p99')}" if p["count"] else "-"
-
-        lines.append(
-            f"| {phase['phase']} | {d['achieved_ticks_per_s']} ({d['target_ticks_per_s']:.0f}) "
-            f"| {d['holder_marks_per_s']} | {d['domain_events_per_s']} "
-            f"| {d['layer_messages_per_s']} | {d['events_per_layer_message']} "
-            f"| {trio(pos)} | {trio(acct)} "
-            f"| {c['positions']['frames_per_client_per_s']} "
-            f"| {c['account']['frames_per_client_per_s']} | {phase['seq']['gaps']} "
-            f"| {pct.get('server')} | {pct.get('driver')} | {pct.get('clients')} "
-            f"| {cpu['others_cores_busy']} | {d['publisher_drain_s']} |"
-        )
-    lines += ["", f"final loss check: {report['final_loss_check']}; totals: {report['totals']}"]
-    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> None:
