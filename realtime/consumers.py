@@ -67,6 +67,7 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
             await self.close()  # before accept: the handshake fails with HTTP 403
             return
         self.user_id = user.pk
+        self.account_id = None  # until connect() has looked it up (frames may race a close)
         self.socket_id = getattr(self, "channel_name", None) or f"local.{id(self)}"
         self.accepted = False
         session = self.scope.get("session")
