@@ -45,3 +45,22 @@ elif field == "scheme":
     print(parts.scheme)
 PY
 }
+
+# The command line of stop_<kind>.sh: `URL` stops the throwaway <kind> server on that URL's
+# port (nothing when the URL names a server we did not start), `--all` stops every one.
+# The caller defines stop_one STATE_FILE.
+stop_throwaway() {
+    local kind="$1" arg="${2:-}" state
+    case "$arg" in
+        --all)
+            for state in "$RUN_DIR/$kind"-*.state; do
+                [ -e "$state" ] && stop_one "$state"
+            done
+            ;;
+        "") die "usage: stop_$kind.sh URL | --all" ;;
+        *)
+            state="$RUN_DIR/$kind-$(url_part "$arg" port).state"
+            if [ -e "$state" ]; then stop_one "$state"; fi
+            ;;
+    esac
+}

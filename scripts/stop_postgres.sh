@@ -20,16 +20,5 @@ stop_one() {
     say "PostgreSQL: stopped and removed the throwaway cluster in $dir"
 }
 
-case "${1:-}" in
-    --all)
-        for state in "$RUN_DIR"/postgres-*.state; do
-            [ -e "$state" ] && stop_one "$state"
-        done
-        ;;
-    "") die "usage: stop_postgres.sh URL | --all" ;;
-    *)
-        state="$RUN_DIR/postgres-$(url_part "$1" port).state"
-        if [ -e "$state" ]; then stop_one "$state"; fi
-        ;;
-esac
+stop_throwaway postgres "$@"
 exit 0

@@ -19,16 +19,5 @@ stop_one() {
     say "Redis: stopped the throwaway server in $dir"
 }
 
-case "${1:-}" in
-    --all)
-        for state in "$RUN_DIR"/redis-*.state; do
-            [ -e "$state" ] && stop_one "$state"
-        done
-        ;;
-    "") die "usage: stop_redis.sh URL | --all" ;;
-    *)
-        state="$RUN_DIR/redis-$(url_part "$1" port).state"
-        if [ -e "$state" ]; then stop_one "$state"; fi
-        ;;
-esac
+stop_throwaway redis "$@"
 exit 0
