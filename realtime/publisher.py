@@ -70,7 +70,7 @@ class Publisher:
             group, message = await queue.get()
             try:
                 await layer.group_send(group, message)
-                stats.record_published(message)
+                stats.record_published()
             except Exception:
                 # At-most-once by design: clients detect the gap by seq and resync.
                 stats.record_publish_failure()

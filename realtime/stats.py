@@ -19,7 +19,7 @@ PUBLISH_FAILURES = Counter("portfolio_events_publish_failures", "group_send call
 COALESCED = Counter("portfolio_events_coalesced", "Events superseded at the source")
 
 
-def record_published(message: dict[str, Any]) -> None:
+def record_published() -> None:
     PUBLISHED.inc()
 
 

@@ -1,6 +1,7 @@
 """Run the live client's unit tests (`node --test tests/js/`) as part of the Python suite.
 
-They need only Node's built-in test runner; without `node` on the PATH they are skipped.
+They need only Node's built-in test runner; without `node` they are skipped, except under
+`make test`, which installs Node and fails when it is missing.
 """
 
 import shutil

@@ -162,10 +162,8 @@ async def test_slow_consumer_closed_with_4008(
         await asyncio.sleep(3600)  # a client that never reads
 
     monkeypatch.setattr(consumers.PortfolioConsumer, "send", stuck_send)
-    for seq in range(1, 10):
-        event = {"type": "pong", "ts": "2026-01-01T00:00:00Z"}
+    for _ in range(10):  # each ping queues a pong the stuck client never takes
         await communicator.send_json_to({"type": "ping"})
-        del event, seq
     output = await communicator.receive_output(timeout=2)
     while output["type"] != "websocket.close":
         output = await communicator.receive_output(timeout=2)
