@@ -7,7 +7,7 @@ from django.shortcuts import render
 
 # The page asks the rollout gate the socket asks, so a user outside the rollout polls at once
 # instead of opening a socket that would close with 4403.
-from realtime.gate import realtime_enabled_for
+from rollout.gate import realtime_enabled_for
 from trading.api.serializers import PortfolioSnapshotSerializer
 from trading.selectors import account_get_for_user, instrument_list_tradable, portfolio_snapshot_get
 
@@ -22,10 +22,16 @@ def portfolio_page(request: HttpRequest) -> HttpResponse:
     user = request.user
     account = account_get_for_user(user=user) if isinstance(user, AbstractBaseUser) else None
     snapshot = portfolio_snapshot_get(account_id=account.pk) if account is not None else None
+    realtime_enabled = realtime_enabled_for(user)
+    serializer_context = {"realtime_enabled": realtime_enabled}
     context = {
         "snapshot": snapshot,
-        "snapshot_data": PortfolioSnapshotSerializer(snapshot).data if snapshot else None,
-        "realtime_enabled": realtime_enabled_for(user),
+        "snapshot_data": (
+            PortfolioSnapshotSerializer(snapshot, context=serializer_context).data
+            if snapshot
+            else None
+        ),
+        "realtime_enabled": realtime_enabled,
         "instruments": instrument_list_tradable(),
     }
     return render(request, "portfolio/portfolio.html", context)

@@ -43,8 +43,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "waffle",
     "portfolio_stream",
+    "rollout",
     "trading",
     "realtime",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -114,7 +116,14 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "portfolio",
-        }
+        },
+        "waffle": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portfolio",
+            # Bounds how long a flag read racing a change can keep the old value.
+            "TIMEOUT": 60,
+        },
     }
     CHANNEL_LAYERS = {
         "default": {
@@ -125,7 +134,10 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "waffle": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -177,6 +189,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 WAFFLE_CREATE_MISSING_FLAGS = False
+# Sticky per-user percentages instead of waffle's per-browser cookie (rollout/models.py).
+WAFFLE_FLAG_MODEL = "rollout.Flag"
+# Every process must see a flag change within seconds: the shared cache in distributed mode;
+# in embedded mode no cache, since a `manage.py rollout` run elsewhere could not clear ours.
+WAFFLE_CACHE_NAME = "waffle"
 
 LOGGING = {
     "version": 1,

@@ -1,4 +1,6 @@
-"""Protocol timings and limits of the portfolio stream (see DESIGN.md, "WebSocket protocol")."""
+"""Protocol timings and limits of the portfolio stream (docs/architecture.md, "WebSocket")."""
+
+from rollout.flags import REALTIME_PORTFOLIO
 
 # Kept well under the 55-60 s idle timeouts of common proxies and NAT tables.
 HEARTBEAT_INTERVAL_SECONDS = 15.0
@@ -20,7 +22,7 @@ RATE_LIMIT_STRIKES_BEFORE_CLOSE = 3
 MAX_OUTBOUND_QUEUE_MESSAGES = 500
 
 CHANNELS = ("positions", "orders", "account")
-ROLLOUT_FLAG = "realtime_portfolio"
+ROLLOUT_FLAG = REALTIME_PORTFOLIO
 
 
 class CloseCode:

@@ -33,13 +33,14 @@ from realtime.events import (
     UnsubscribeRequest,
     portfolio_event_adapter,
 )
-from realtime.gate import realtime_enabled_for
 from realtime.groups import channel_group, control_group
 from realtime.limits import FrameRateLimiter, Verdict
 from realtime.protocol import FrameError, parse_client_frame
+from realtime.rollout_watch import rollout_watcher
 from realtime.sequencing import ChannelSequencer, Frame, frame_range
 from realtime.snapshots import account_id_for_user, snapshot_frames
 from realtime.tracking import registry
+from rollout.gate import realtime_enabled_for
 
 logger = logging.getLogger(__name__)
 
@@ -88,14 +89,11 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
         await self.accept()
         self.accepted = True
         stats.record_connected()
-        registry.add(self.socket_id, self.user_id)
+        registry.add(self.socket_id, self.user_id, self._rollout_left)
+        rollout_watcher.ensure_started()
         self.tasks.append(asyncio.create_task(self._send_forever()))
         if not await database_sync_to_async(realtime_enabled_for)(user):
-            await self._close_with_error(
-                CloseCode.FEATURE_DISABLED,
-                "feature_disabled",
-                "Live updates are off; polling instead.",
-            )
+            await self._close_feature_disabled()
             return
         try:
             if self.layer_unavailable:
@@ -219,6 +217,16 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
         session_key = message.get("session_key")
         if session_key is None or session_key == self.session_key:
             await self._close_with_error(CloseCode.LOGGED_OUT, "logged_out", "You were logged out.")
+
+    def _rollout_left(self) -> None:
+        """The rollout no longer includes this user (kill switch, lower percent): poll instead."""
+        if self.close_code is None:
+            self.tasks.append(asyncio.create_task(self._close_feature_disabled()))
+
+    async def _close_feature_disabled(self) -> None:
+        await self._close_with_error(
+            CloseCode.FEATURE_DISABLED, "feature_disabled", "Live updates are off; polling instead."
+        )
 
     async def portfolio_layer_failed(self, message: dict[str, Any]) -> None:
         """The channel layer is down: events cannot reach this socket, so say so and close."""

@@ -13,7 +13,7 @@ import time
 
 import pytest
 from playwright.sync_api import expect
-from waffle.models import Flag
+from rollout.models import Flag
 
 from tests.browser.conftest import OUTPUT_DIR, api_session, login, screenshot
 from tests.browser.helpers import BANNER, STATUS, buy, go_live

@@ -1,4 +1,4 @@
-"""The snapshot-consistency invariant (DESIGN.md), checked like Zulip's `verify_action`.
+"""The snapshot-consistency invariant (docs/architecture.md), checked like Zulip's `verify_action`.
 
 A seeded random run (tests/realtime/consistency_driver.py) interleaves order submits,
 worker drains, cancels and price ticks with browser tabs that connect, drop, reconnect and

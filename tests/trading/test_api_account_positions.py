@@ -175,7 +175,15 @@ def test_snapshot_content_and_seq(api_client, buy_aapl):
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"account", "positions", "open_orders", "recent_fills", "seq"}
+    assert set(body) == {
+        "account",
+        "positions",
+        "open_orders",
+        "recent_fills",
+        "seq",
+        "realtime_enabled",
+    }
+    assert body["realtime_enabled"] is True
     assert set(body["account"]) == ACCOUNT_FIELDS
     assert body["account"]["cash"] == "98000.00"
     assert [p["symbol"] for p in body["positions"]] == ["AAPL"]

@@ -123,6 +123,14 @@ class PortfolioSnapshotSerializer(serializers.Serializer[Any]):
     open_orders = OrderSerializer(many=True, read_only=True)
     recent_fills = FillSerializer(many=True, read_only=True)
     seq = StreamSeqSerializer(read_only=True)
+    realtime_enabled = serializers.SerializerMethodField(
+        help_text="Whether the live stream (/ws/portfolio) is on for this user; when it "
+        "turns true, a polling page opens the socket."
+    )
+
+    def get_realtime_enabled(self, snapshot: Any) -> bool:
+        # The rollout gate's answer, computed by the caller for the request's user.
+        return bool(self.context["realtime_enabled"])
 
 
 # --- Input ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from rollout.gate import realtime_enabled_for
 from trading.api.errors import NoBrokerAccount, OrderNotFound, domain_error_to_api
 from trading.api.serializers import (
     AccountSerializer,
@@ -161,6 +162,7 @@ class OrderDetailApi(APIView):
 class PortfolioSnapshotApi(APIView):
     @extend_schema(responses={200: PortfolioSnapshotSerializer, 403: FORBIDDEN, 404: NO_ACCOUNT})
     def get(self, request: Request) -> Response:
-        """Account, positions, open orders and recent fills with each channel's current seq."""
+        """Account, positions, open orders, recent fills, seq per channel, `realtime_enabled`."""
         snapshot = portfolio_snapshot_get(account_id=request_account(request).pk)
-        return Response(PortfolioSnapshotSerializer(snapshot).data)
+        context = {"realtime_enabled": realtime_enabled_for(request.user)}
+        return Response(PortfolioSnapshotSerializer(snapshot, context=context).data)

@@ -37,7 +37,9 @@ function transitionMessage({ to, order }) {
 }
 
 function boot(root) {
-  const realtime = root.dataset.realtime === "on";
+  // The rollout gate's answer; the REST snapshot repeats it, so a polling page learns when
+  // the stream is turned on for this user and opens the socket.
+  let realtime = root.dataset.realtime === "on";
   const initial = JSON.parse(document.getElementById("portfolio-snapshot").textContent);
   const loginUrl = root.dataset.loginUrl;
 
@@ -79,7 +81,14 @@ function boot(root) {
     if (!response.ok) throw new ApiError(response.status, response.data);
     return response.data;
   }
-  const sync = new SyncController({ fetchSnapshot, store, onResult: () => render(Date.now()) });
+  const sync = new SyncController({
+    fetchSnapshot,
+    store,
+    onResult: (result) => {
+      if (result.ok) followRollout(result.snapshot.realtime_enabled);
+      render(Date.now());
+    },
+  });
 
   // --- Store -> page ---------------------------------------------------------------------------
   store.subscribe((change) => {
@@ -104,9 +113,10 @@ function boot(root) {
   // --- Socket ----------------------------------------------------------------------------------
   let clientState = realtime ? "connecting" : "disabled";
   let clientInfo = {};
+  let client = null;
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-  const client = realtime
-    ? new LiveClient({
+  function startClient() {
+    client = new LiveClient({
         url: `${scheme}//${window.location.host}${root.dataset.wsPath}`,
         onActivity: () => store.confirm(Date.now()),
         onFrame: (frame) => {
@@ -124,11 +134,26 @@ function boot(root) {
           sync.setMode(live ? "live" : "fallback");
           root.dataset.syncMode = live ? "live" : state === "connecting" && !info.everLive && !info.downSince ? "connecting" : "polling";
           root.dataset.clientState = state;
+          if (state === "disabled") {
+            realtime = false;
+            root.dataset.realtime = "off";
+          }
           if (state === "logged_out") goToLogin();
           render(Date.now());
         },
-      })
-    : null;
+      });
+    window.portfolioLive.client = client;
+    client.start();
+  }
+
+  /** A poll said whether the stream is on for this user: open the socket once it is. */
+  function followRollout(enabled) {
+    if (enabled !== true || (client && clientState !== "disabled")) return;
+    realtime = true;
+    root.dataset.realtime = "on";
+    clientState = "connecting";
+    startClient();
+  }
 
   // --- Status, staleness banner ------------------------------------------------------------------
   let shownFreshness = "fresh";
@@ -222,12 +247,11 @@ function boot(root) {
   }
   tick();
   window.setInterval(tick, TICK_MS);
-  sync.start();
-  if (client) client.start();
-  else root.dataset.syncMode = "polling";
-
   // For debugging in the console and for the browser tests; not an API.
   window.portfolioLive = { store, client, sync, announcer, history };
+  sync.start();
+  if (realtime) startClient();
+  else root.dataset.syncMode = "polling";
 }
 
 const root = document.getElementById("portfolio");

@@ -1,4 +1,4 @@
-// Gap detection on the per-channel `seq` (DESIGN.md, "WebSocket protocol").
+// Gap detection on the per-channel `seq` (docs/architecture.md, "WebSocket protocol").
 
 /**
  * What to do with a sequenced frame given the last seq seen on its channel:

@@ -71,7 +71,7 @@ export class SyncController {
         this.store.applyRestSnapshot(snapshot, { authoritative: this.mode !== "live" });
         this.lastSuccessAt = this.now();
         this.lastError = null;
-        this.onResult({ ok: true, reason });
+        this.onResult({ ok: true, reason, snapshot });
         return true;
       } catch (error) {
         this.lastError = error;

@@ -1,0 +1,1 @@
+"""Operations: stream statistics across processes, the admin panels, the rollout command."""

@@ -1,0 +1,8 @@
+"""App config of the operator tools."""
+
+from django.apps import AppConfig
+
+
+class OperationsConfig(AppConfig):
+    name = "operations"
+    verbose_name = "Operations"

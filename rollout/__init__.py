@@ -1,0 +1,1 @@
+"""Rollout: the feature flags of the deployment, with sticky per-user percentages."""

@@ -1,0 +1,8 @@
+"""App config of the rollout flags."""
+
+from django.apps import AppConfig
+
+
+class RolloutConfig(AppConfig):
+    name = "rollout"
+    verbose_name = "Rollout"
