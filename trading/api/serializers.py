@@ -7,7 +7,9 @@ from rest_framework import serializers
 
 from trading.enums import OrderSide, OrderType, PositionSide, TimeInForce
 from trading.models import BrokerAccount, Fill, Order, Position
+from trading.money import MAX_LIMIT_PRICE, PRICE_DIGITS, QTY_DIGITS
 from trading.selectors import ORDER_STATUS_FILTERS
+from trading.services.orders import MAX_ORDER_QTY
 
 # --- Output -----------------------------------------------------------------------------------
 
@@ -151,17 +153,26 @@ class OrderCreateSerializer(serializers.Serializer[dict[str, Any]]):
 
     symbol = serializers.CharField(max_length=16)
     side = serializers.ChoiceField(choices=OrderSide.choices)
+    # Bounded like the columns they land in, so a value the database cannot hold is a
+    # 400 naming the field, never a 500 (or a silently rounded number on SQLite).
     qty = serializers.DecimalField(
-        max_digits=20, decimal_places=6, help_text="Shares; positive, at most 6 decimals."
+        max_digits=QTY_DIGITS,
+        decimal_places=6,
+        max_value=MAX_ORDER_QTY,
+        help_text=f"Shares; positive, at most {MAX_ORDER_QTY} with at most 6 decimals.",
     )
     type = serializers.ChoiceField(choices=OrderType.choices)
     limit_price = serializers.DecimalField(
-        max_digits=20,
+        max_digits=PRICE_DIGITS,
         decimal_places=4,
+        max_value=MAX_LIMIT_PRICE,
         required=False,
         allow_null=True,
         default=None,
-        help_text="Required for limit orders, absent for market orders; at most 4 decimals.",
+        help_text=(
+            "Required for limit orders, absent for market orders; "
+            f"at most {MAX_LIMIT_PRICE} with at most 4 decimals."
+        ),
     )
     time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, default=TimeInForce.DAY)
     client_order_id = serializers.CharField(

@@ -21,7 +21,7 @@ from trading.enums import (
     TimeInForce,
 )
 from trading.models import BrokerAccount, Instrument, Order, OrderJob, Position
-from trading.money import PRICE_PLACES, QTY_PLACES, ZERO
+from trading.money import MAX_LIMIT_PRICE, PRICE_PLACES, QTY_PLACES, ZERO
 from trading.services.accounts import account_refresh, open_orders_exposure
 from trading.services.common import DomainError, account_lock, emit
 
@@ -72,9 +72,14 @@ def _validate(
     if order_type == OrderType.LIMIT:
         if limit_price is None:
             raise DomainError("A limit order needs a limit price.", field="limit_price")
-        if limit_price <= 0 or limit_price != limit_price.quantize(PRICE_PLACES):
+        if (
+            limit_price <= 0
+            or limit_price > MAX_LIMIT_PRICE
+            or limit_price != limit_price.quantize(PRICE_PLACES)
+        ):
             raise DomainError(
-                "Limit price must be positive with at most 4 decimals.",
+                f"Limit price must be positive, at most {MAX_LIMIT_PRICE}, "
+                "with at most 4 decimals.",
                 field="limit_price",
             )
     elif limit_price is not None:
