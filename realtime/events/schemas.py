@@ -35,6 +35,8 @@ class Schema(BaseModel):
 
 
 class PositionData(Schema):
+    """A holding, marked at the current price; `qty` "0" and `side` "flat" mean closed."""
+
     symbol: str
     qty: Decimal
     side: Literal["long", "short", "flat"]
@@ -51,6 +53,8 @@ class PositionData(Schema):
 
 
 class OrderData(Schema):
+    """An order as REST shows it; `status` follows Alpaca's names (new, filled, ...)."""
+
     id: str
     client_order_id: str
     symbol: str
@@ -72,6 +76,8 @@ class OrderData(Schema):
 
 
 class AccountData(Schema):
+    """The account's balances and today's P&L."""
+
     cash: Decimal
     equity: Decimal
     last_equity: Decimal
@@ -83,6 +89,8 @@ class AccountData(Schema):
 
 
 class FillData(Schema):
+    """One execution of an order."""
+
     execution_id: str
     order_id: str
     symbol: str
@@ -96,29 +104,39 @@ class FillData(Schema):
 
 
 class SequencedEvent(Schema):
+    """A change on one channel: `seq` counts per channel, `ts` is when it happened."""
+
     seq: int = Field(ge=1)
     ts: AwareDatetime
 
 
 class PositionUpdate(SequencedEvent):
+    """A position changed: a fill, or a new price."""
+
     type: Literal["position_update"] = "position_update"
     channel: Literal["positions"] = "positions"
     data: PositionData
 
 
 class OrderUpdate(SequencedEvent):
+    """An order was accepted, filled (in part), canceled, expired or rejected."""
+
     type: Literal["order_update"] = "order_update"
     channel: Literal["orders"] = "orders"
     data: OrderData
 
 
 class TradeExecuted(SequencedEvent):
+    """An order filled, in whole or in part."""
+
     type: Literal["trade_executed"] = "trade_executed"
     channel: Literal["orders"] = "orders"
     data: FillData
 
 
 class AccountUpdate(SequencedEvent):
+    """Cash, equity or buying power changed."""
+
     type: Literal["account_update"] = "account_update"
     channel: Literal["account"] = "account"
     data: AccountData
@@ -164,11 +182,15 @@ class Snapshot(Schema):
 
 
 class Subscribed(Schema):
+    """Answers `subscribe`; one `snapshot` per channel follows."""
+
     type: Literal["subscribed"] = "subscribed"
     channels: list[ChannelName]
 
 
 class Unsubscribed(Schema):
+    """Answers `unsubscribe`; no more events of these channels."""
+
     type: Literal["unsubscribed"] = "unsubscribed"
     channels: list[ChannelName]
 
@@ -181,11 +203,15 @@ class Ping(Schema):
 
 
 class Pong(Schema):
+    """Answers the client's `ping`."""
+
     type: Literal["pong"] = "pong"
     ts: AwareDatetime
 
 
 class ErrorMessage(Schema):
+    """A client frame was refused, or the server is about to close the socket."""
+
     type: Literal["error"] = "error"
     code: str
     message: str
@@ -210,20 +236,28 @@ PortfolioEvent = Annotated[
 
 
 class SubscribeRequest(Schema):
+    """Start channels: the server answers `subscribed`, then a `snapshot` of each."""
+
     type: Literal["subscribe"]
     channels: list[ChannelName] = Field(min_length=1, max_length=3)
 
 
 class UnsubscribeRequest(Schema):
+    """Stop channels: the server answers `unsubscribed`."""
+
     type: Literal["unsubscribe"]
     channels: list[ChannelName] = Field(min_length=1, max_length=3)
 
 
 class PingRequest(Schema):
+    """Asks for a `pong`; also keeps the socket alive."""
+
     type: Literal["ping"]
 
 
 class PongReply(Schema):
+    """Answers the server's `ping` (any frame would do)."""
+
     type: Literal["pong"]
 
 
