@@ -186,6 +186,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"OrderSideEnum": "trading.enums.OrderSide"},
+    # The /ws/portfolio handshake; its frames are in docs/api/asyncapi.yaml.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "realtime.openapi.add_websocket_path",
+    ],
 }
 
 WAFFLE_CREATE_MISSING_FLAGS = False
