@@ -1,29 +1,12 @@
 // Every server frame is checked before anything acts on it; a bad one is logged and dropped.
-// The checks cover what this page reads; extra fields are allowed (forward compatibility).
+// The checks follow the frame schemas (docs/api/asyncapi.yaml): every field there must be
+// present with its type. Unknown fields are allowed (forward compatibility), and a few
+// checks go further than the schemas (non-empty ids, a batch's events within its range).
+// tests/js/test_validate_parity.py proves these checks accept and reject what the schemas do.
 
 import { isDecimalString } from "./decimal.js";
 
 export const CHANNELS = ["positions", "orders", "account"];
-
-const POSITION_DECIMALS = [
-  "qty",
-  "avg_entry_price",
-  "current_price",
-  "market_value",
-  "unrealized_pl",
-  "unrealized_plpc",
-  "unrealized_intraday_pl",
-];
-const ORDER_DECIMALS = ["qty", "filled_qty"];
-const FILL_DECIMALS = ["qty", "price"];
-const ACCOUNT_DECIMALS = ["cash", "equity", "last_equity", "buying_power", "day_pl", "day_pl_pct"];
-
-const EVENT_CHANNEL = {
-  position_update: "positions",
-  order_update: "orders",
-  trade_executed: "orders",
-  account_update: "account",
-};
 
 class Invalid extends Error {}
 
@@ -31,44 +14,92 @@ function check(condition, message) {
   if (!condition) throw new Invalid(message);
 }
 
+// RFC 3339, as the server writes times (JSON Schema's `date-time`).
+const TIME_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i;
+
 const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
-const isText = (value) => typeof value === "string" && value.length > 0;
+const isString = (value) => typeof value === "string";
+const isText = (value) => isString(value) && value.length > 0;
 const isSeq = (value, min) => Number.isSafeInteger(value) && value >= min;
-const isTime = (value) => typeof value === "string" && !Number.isNaN(Date.parse(value));
+const isTime = (value) => isString(value) && TIME_RE.test(value) && !Number.isNaN(Date.parse(value));
+const decimal = isDecimalString;
+const nullable = (valid) => (value) => value === null || valid(value);
+const oneOf = (...allowed) => (value) => allowed.includes(value);
+const isChannelList = (value) => Array.isArray(value) && value.every((c) => CHANNELS.includes(c));
 
-function decimals(data, fields, what) {
-  for (const field of fields) check(isDecimalString(data[field]), `${what}.${field} is not a decimal string`);
+const POSITION = {
+  symbol: isText,
+  qty: decimal,
+  side: oneOf("long", "short", "flat"),
+  avg_entry_price: decimal,
+  current_price: decimal,
+  lastday_price: decimal,
+  market_value: decimal,
+  cost_basis: decimal,
+  unrealized_pl: decimal,
+  unrealized_plpc: decimal,
+  unrealized_intraday_pl: decimal,
+  unrealized_intraday_plpc: decimal,
+  change_today: decimal,
+};
+const ORDER = {
+  id: isText,
+  client_order_id: isString,
+  symbol: isText,
+  side: oneOf("buy", "sell"),
+  type: oneOf("market", "limit"),
+  time_in_force: isString,
+  qty: decimal,
+  filled_qty: decimal,
+  filled_avg_price: nullable(decimal),
+  limit_price: nullable(decimal),
+  status: isText,
+  reject_reason: isString,
+  submitted_at: isTime,
+  filled_at: nullable(isTime),
+  canceled_at: nullable(isTime),
+  expired_at: nullable(isTime),
+  failed_at: nullable(isTime),
+  updated_at: nullable(isTime),
+};
+const FILL = {
+  execution_id: isText,
+  order_id: isText,
+  symbol: isText,
+  side: oneOf("buy", "sell"),
+  qty: decimal,
+  price: decimal,
+  executed_at: isTime,
+};
+const ACCOUNT = {
+  cash: decimal,
+  equity: decimal,
+  last_equity: decimal,
+  buying_power: decimal,
+  long_market_value: decimal,
+  short_market_value: decimal,
+  day_pl: decimal,
+  day_pl_pct: decimal,
+};
+
+function fields(data, spec, what) {
+  check(isObject(data), `${what} is not an object`);
+  for (const [name, valid] of Object.entries(spec)) {
+    check(valid(data[name]), `${what}.${name} is missing or invalid`);
+  }
 }
 
-export function checkPosition(data) {
-  check(isObject(data), "position is not an object");
-  check(isText(data.symbol), "position.symbol is missing");
-  check(["long", "short", "flat"].includes(data.side), "position.side is invalid");
-  decimals(data, POSITION_DECIMALS, "position");
-}
+export const checkPosition = (data) => fields(data, POSITION, "position");
+export const checkOrder = (data) => fields(data, ORDER, "order");
+export const checkFill = (data) => fields(data, FILL, "fill");
+export const checkAccount = (data) => fields(data, ACCOUNT, "account");
 
-export function checkOrder(data) {
-  check(isObject(data), "order is not an object");
-  check(isText(data.id) && isText(data.symbol) && isText(data.status), "order.id/symbol/status missing");
-  check(["buy", "sell"].includes(data.side), "order.side is invalid");
-  check(["market", "limit"].includes(data.type), "order.type is invalid");
-  decimals(data, ORDER_DECIMALS, "order");
-  check(data.limit_price === null || isDecimalString(data.limit_price), "order.limit_price is invalid");
-  check(isTime(data.submitted_at), "order.submitted_at is not a time");
-}
-
-export function checkFill(data) {
-  check(isObject(data), "fill is not an object");
-  check(isText(data.execution_id) && isText(data.order_id) && isText(data.symbol), "fill ids missing");
-  check(["buy", "sell"].includes(data.side), "fill.side is invalid");
-  decimals(data, FILL_DECIMALS, "fill");
-  check(isTime(data.executed_at), "fill.executed_at is not a time");
-}
-
-export function checkAccount(data) {
-  check(isObject(data), "account is not an object");
-  decimals(data, ACCOUNT_DECIMALS, "account");
-}
+const EVENT_CHANNEL = {
+  position_update: "positions",
+  order_update: "orders",
+  trade_executed: "orders",
+  account_update: "account",
+};
 
 const CHECK_EVENT_DATA = {
   position_update: checkPosition,
@@ -78,7 +109,7 @@ const CHECK_EVENT_DATA = {
 };
 
 function checkEvent(frame, channel) {
-  check(frame.type in EVENT_CHANNEL, `unknown event type ${frame.type}`);
+  check(Object.hasOwn(EVENT_CHANNEL, frame.type), `unknown event type ${frame.type}`);
   check(frame.channel === EVENT_CHANNEL[frame.type], `${frame.type} on channel ${frame.channel}`);
   check(channel === undefined || frame.channel === channel, "event of another channel in a batch");
   check(isSeq(frame.seq, 1), "seq is not a positive integer");
@@ -89,6 +120,7 @@ function checkEvent(frame, channel) {
 function checkSnapshot(frame) {
   check(CHANNELS.includes(frame.channel), "snapshot of an unknown channel");
   check(isSeq(frame.seq, 0), "snapshot seq is invalid");
+  check(isTime(frame.ts), "snapshot ts is not a time");
   check(isObject(frame.data), "snapshot without data");
   if (frame.channel === "positions") {
     check(Array.isArray(frame.data.positions), "snapshot without positions");
@@ -105,6 +137,7 @@ function checkSnapshot(frame) {
 function checkBatch(frame) {
   check(CHANNELS.includes(frame.channel), "batch of an unknown channel");
   check(isSeq(frame.from_seq, 1) && isSeq(frame.seq, 1) && frame.from_seq <= frame.seq, "batch range is invalid");
+  check(isTime(frame.ts), "batch ts is not a time");
   check(Array.isArray(frame.events) && frame.events.length > 0, "batch without events");
   for (const event of frame.events) {
     check(isObject(event), "batch event is not an object");
@@ -116,11 +149,11 @@ function checkBatch(frame) {
 const CHECK_FRAME = {
   snapshot: checkSnapshot,
   batch: checkBatch,
-  subscribed: (f) => check(Array.isArray(f.channels), "subscribed without channels"),
-  unsubscribed: (f) => check(Array.isArray(f.channels), "unsubscribed without channels"),
-  ping: () => {},
-  pong: () => {},
-  error: (f) => check(isText(f.code) && typeof f.message === "string", "error without code/message"),
+  subscribed: (f) => check(isChannelList(f.channels), "subscribed without channels"),
+  unsubscribed: (f) => check(isChannelList(f.channels), "unsubscribed without channels"),
+  ping: (f) => check(isTime(f.ts), "ping ts is not a time"),
+  pong: (f) => check(isTime(f.ts), "pong ts is not a time"),
+  error: (f) => check(isText(f.code) && isString(f.message), "error without code/message"),
 };
 
 /**
@@ -137,10 +170,10 @@ export function validateFrame(text) {
   if (!isObject(frame) || typeof frame.type !== "string") {
     return { ok: false, reason: "not an object with a type", unknown: false };
   }
-  const checker = CHECK_FRAME[frame.type] || (frame.type in EVENT_CHANNEL ? (f) => checkEvent(f) : null);
-  if (!checker) return { ok: false, reason: `unknown frame type ${frame.type}`, unknown: true };
+  const known = Object.hasOwn(CHECK_FRAME, frame.type) || Object.hasOwn(EVENT_CHANNEL, frame.type);
+  if (!known) return { ok: false, reason: `unknown frame type ${frame.type}`, unknown: true };
   try {
-    checker(frame);
+    (CHECK_FRAME[frame.type] || checkEvent)(frame);
   } catch (error) {
     if (error instanceof Invalid) return { ok: false, reason: error.message, unknown: false };
     throw error;
