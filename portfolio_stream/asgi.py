@@ -18,6 +18,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from operations.reporter import reporter_start  # noqa: E402
 from realtime.publisher import publisher  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
@@ -35,6 +36,9 @@ class PublishOnServerLoop:
             self.bound = True
         return await self.app(scope, receive, send)
 
+
+# Every server process reports its socket statistics (the first caller names the role).
+reporter_start("web")
 
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 

@@ -218,8 +218,10 @@ BROKER_CREDENTIALS_KEY = env_str("BROKER_CREDENTIALS_KEY")
 DEMO_STARTING_CASH = "100000.00"
 
 ORDER_WORKER_POLL_INTERVAL_SECONDS = env_float("ORDER_WORKER_POLL_INTERVAL_SECONDS", 0.5)
-# A claimed job whose worker died becomes claimable again after this lease.
-ORDER_JOB_LEASE_SECONDS = env_float("ORDER_JOB_LEASE_SECONDS", 30.0)
+# A claimed job whose worker died becomes claimable again after this lease. The worker
+# renews it before each broker call; one call can chain two 20 s Alpaca requests (a
+# submit, then the lookup after a duplicate client_order_id), so it must exceed 40 s.
+ORDER_JOB_LEASE_SECONDS = env_float("ORDER_JOB_LEASE_SECONDS", 60.0)
 ORDER_JOB_MAX_ATTEMPTS = env_int("ORDER_JOB_MAX_ATTEMPTS", 8)
 ORDER_JOB_MAX_BACKOFF_SECONDS = env_float("ORDER_JOB_MAX_BACKOFF_SECONDS", 60.0)
 
@@ -229,6 +231,13 @@ SIMULATED_TICK_INTERVAL_SECONDS = env_float("SIMULATED_TICK_INTERVAL_SECONDS", 1
 SIMULATED_MAX_FILL_QTY = env_str("SIMULATED_MAX_FILL_QTY", "500")
 # Emulates the broker's response time after it has accepted an order.
 SIMULATED_BROKER_LATENCY_SECONDS = env_float("SIMULATED_BROKER_LATENCY_SECONDS", 0.0)
+
+# --- Operator statistics ----------------------------------------------------------------------
+# Every process writes its report this often; one silent for the timeout drops out of the sums.
+STATS_REPORT_INTERVAL_SECONDS = env_float("STATS_REPORT_INTERVAL_SECONDS", 5.0)
+STATS_PROCESS_TIMEOUT_SECONDS = env_float("STATS_PROCESS_TIMEOUT_SECONDS", 30.0)
+# Redis keys of the reports and the hour of history (distributed mode).
+STATS_REDIS_PREFIX = env_str("STATS_REDIS_PREFIX", "portfolio:stats:")
 
 # Who may scrape /metrics without logging in (staff users always may).
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])

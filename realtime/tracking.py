@@ -3,6 +3,7 @@
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -56,7 +57,7 @@ class ConnectionRegistry:
                 told += 1
         return told
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> dict[str, Any]:
         subscriptions: dict[str, int] = defaultdict(int)
         for info in self._connections.values():
             for channel in info.subscriptions:

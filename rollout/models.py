@@ -33,8 +33,7 @@ class Flag(AbstractUserFlag):
     )
 
     class Meta(AbstractUserFlag.Meta):
-        verbose_name = "Flag"
-        verbose_name_plural = "Flags"
+        pass
 
     def is_active_for_user(self, user: Any) -> bool | None:
         active = super().is_active_for_user(user)

@@ -52,6 +52,7 @@ def flag_state_get(name: str) -> FlagState:
 
 
 def _flag_for_update(name: str) -> Flag:
+    flag: Flag
     flag, _ = Flag.objects.select_for_update().get_or_create(name=name)
     return flag
 

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.utils import timezone
 
-from trading.enums import OPEN_ORDER_STATUSES, StreamChannel
-from trading.models import BrokerAccount, Fill, Instrument, Order, Position
+from trading.enums import OPEN_ORDER_STATUSES, JobStatus, StreamChannel
+from trading.models import BrokerAccount, Fill, Instrument, Order, OrderJob, Position
 
 ORDER_STATUS_FILTERS = ("open", "closed", "all")
 
@@ -74,3 +75,36 @@ def portfolio_snapshot_get(*, account_id: int) -> PortfolioSnapshot:
         recent_fills = list(fill_list_recent(account=account))
         account.refresh_from_db()
     return PortfolioSnapshot(account, positions, open_orders, recent_fills, seq)
+
+
+@dataclass(frozen=True)
+class OrderQueueStats:
+    queued: int
+    running: int
+    failed: int
+    oldest_queued_age_seconds: float | None
+
+
+def order_queue_stats() -> OrderQueueStats:
+    """Depth of the order work queue by status, and how long its oldest queued job has waited."""
+    # order_by() drops Meta.ordering, which would otherwise split the GROUP BY per row.
+    rows = (
+        OrderJob.objects.exclude(status=JobStatus.DONE)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("id"))
+    )
+    counts = {row["status"]: row["n"] for row in rows}
+    oldest = (
+        OrderJob.objects.filter(status=JobStatus.QUEUED)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    age = (timezone.now() - oldest).total_seconds() if oldest is not None else None
+    return OrderQueueStats(
+        queued=counts.get(JobStatus.QUEUED, 0),
+        running=counts.get(JobStatus.RUNNING, 0),
+        failed=counts.get(JobStatus.FAILED, 0),
+        oldest_queued_age_seconds=age,
+    )

@@ -18,3 +18,6 @@ position_changed = Signal()
 account_changed = Signal()
 # kwargs: none; an order job was queued (wakes an in-process worker at once)
 order_job_queued = Signal()
+# kwargs: role (worker, market, broker_stream); a long-running trading process has started
+# (the operator's statistics start reporting it)
+process_started = Signal()

@@ -5,4 +5,4 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [("waffle", "0004_update_everyone_nullbooleanfield")]
-    operations: list[migrations.operations.base.Operation] = []
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]

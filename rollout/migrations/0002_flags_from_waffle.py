@@ -23,7 +23,7 @@ COPIED_FIELDS = (
 
 def copy_flags(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     new_model = apps.get_model("rollout", "Flag")
-    old_model = apps.get_model("waffle", "Flag")
+    old_model = apps.get_model("waffle", "Flag")  # type: ignore[misc]  # swapped out today
     # Databases made before the swap keep their flags (and whitelists) in waffle_flag.
     for old in old_model.objects.all():
         new, created = new_model.objects.get_or_create(

@@ -231,6 +231,8 @@ def main(argv: list[str]) -> None:
         raise SystemExit("the live server tests need REDIS_URL (the Redis channel layer)")
     layer.setdefault("CONFIG", {})["prefix"] = options.prefix
     settings.CACHES["default"]["KEY_PREFIX"] = options.prefix
+    settings.CACHES["waffle"]["KEY_PREFIX"] = options.prefix
+    settings.STATS_REDIS_PREFIX = f"{options.prefix}:stats:"
     execute_from_command_line([str(MANAGE_PY), *command])
 
 

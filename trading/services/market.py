@@ -41,6 +41,11 @@ def market_tick(market: SimulatedMarket) -> int:
     if market.trading_day != today:
         trading_day_roll(today=today)
         market.trading_day = today
+    # Prices moved outside the walk (an operator's nudge, another market process) win.
+    stored = dict(
+        Instrument.objects.filter(tradable=True, price__isnull=False).values_list("symbol", "price")
+    )
+    market.feed.rebase({s: p for s, p in stored.items() if p is not None})
     ticks = market.feed.next_ticks()
     max_fill_qty = simulated_max_fill_qty()
     for tick in ticks:

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from operations.aggregate import live_numbers
+from operations.selectors import live_numbers
 from rollout.gate import cohort_count
 from rollout.services import (
     FlagState,

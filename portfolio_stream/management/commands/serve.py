@@ -38,6 +38,9 @@ class Command(BaseCommand):
         from daphne.server import Server
         from twisted.internet import reactor
 
+        from operations.reporter import reporter_start
+
+        reporter_start("embedded")
         from portfolio_stream.asgi import application
 
         stop = threading.Event()

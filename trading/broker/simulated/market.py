@@ -72,6 +72,12 @@ class RandomWalkFeed:
     def prices(self) -> dict[str, Decimal]:
         return dict(self._prices)
 
+    def rebase(self, prices: dict[str, Decimal]) -> None:
+        """Continue from these prices (moved outside the walk, e.g. by an operator's nudge)."""
+        for symbol, price in prices.items():
+            if symbol in self._prices:
+                self._prices[symbol] = price
+
     def next_ticks(self) -> list[PriceTick]:
         """Move a random subset of symbols by one step; unchanged prices are not reported."""
         ticks = []

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from trading import signals
 from trading.broker.alpaca.host import run_broker_streams
 
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        signals.process_started.send(sender=Command, role="broker_stream")
         if "InMemory" in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
             self.stderr.write(
                 "warning: no REDIS_URL, so events from this process reach no browser socket "

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from trading import signals
 from trading.services.market import run_market
 
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        signals.process_started.send(sender=Command, role="market")
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:

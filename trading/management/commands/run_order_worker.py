@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from trading import signals
 from trading.worker import run_worker
 
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        signals.process_started.send(sender=Command, role="worker")
         stop = threading.Event()
         wake = threading.Event()
 
