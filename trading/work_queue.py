@@ -1,13 +1,19 @@
-"""The durable order work queue: claim under a lease, finish, retry with backoff.
+"""The durable order work queue: claim under a lease, renew it, finish, retry with backoff.
 
 Why not django-tasks-db: a worker killed mid-task leaves its task RUNNING forever there,
 and it has no retries. Here a claim is a lease: a job whose worker died is claimed
 again once `locked_until` passes, and the worker's reconciliation with the broker
 (by client_order_id) makes that second run harmless.
+
+Each claim gets a new `lease_token`. A worker renews its lease before every broker call,
+and every write of its run (the order's new state, the job's outcome) is fenced by that
+token in the same transaction: a worker that paused past its lease and was taken over
+applies nothing, even if it carries the same worker id.
 """
 
 import logging
 import random
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -19,6 +25,10 @@ from trading.enums import JobStatus
 from trading.models import OrderJob
 
 logger = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):  # noqa: N818 - reads as the condition it names
+    """The job's lease expired or another claim took it: this run must apply nothing."""
 
 
 def _claimable(now: datetime) -> Q:
@@ -50,13 +60,20 @@ def job_claim_next(*, worker_id: str) -> OrderJob | None:
         if job.attempts >= settings.ORDER_JOB_MAX_ATTEMPTS:
             job_fail(job, error=job.last_error or "lease expired too many times")
             return None
+        # Guarded by the version read and by claimability, both re-checked by the update:
+        # a lease its holder renewed meanwhile is no longer up for grabs.
         claimed = OrderJob.objects.filter(
-            pk=job.pk, status=job.status, attempts=job.attempts
+            _claimable(now),
+            pk=job.pk,
+            status=job.status,
+            attempts=job.attempts,
+            lease_token=job.lease_token,
         ).update(
             status=JobStatus.RUNNING,
             attempts=F("attempts") + 1,
             locked_by=worker_id,
-            locked_until=now + timedelta(seconds=settings.ORDER_JOB_LEASE_SECONDS),
+            locked_until=now + _lease(),
+            lease_token=uuid.uuid4(),
         )
         if not claimed:
             return None
@@ -66,11 +83,34 @@ def job_claim_next(*, worker_id: str) -> OrderJob | None:
     return job
 
 
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.ORDER_JOB_LEASE_SECONDS)
+
+
+def _held(job: OrderJob) -> Q:
+    return Q(pk=job.pk, status=JobStatus.RUNNING, lease_token=job.lease_token)
+
+
+def job_lease_renew(job: OrderJob) -> None:
+    """Extend the claim's lease, or raise LeaseLost if it expired or was taken over.
+
+    Called before each broker call, and inside every transaction that applies a result:
+    there the guarded update is the fence, and it holds the job row until the commit,
+    so no claim can take the job between the check and the write.
+    """
+    now = timezone.now()
+    renewed = OrderJob.objects.filter(_held(job), locked_until__gte=now).update(
+        locked_until=now + _lease()
+    )
+    if not renewed:
+        raise LeaseLost(f"job {job.pk}: lease of {job.locked_by} expired or taken over")
+
+
 def _release(job: OrderJob, worker_id: str, **changes: object) -> bool:
-    """Apply `changes` if this worker still holds the job's lease."""
-    updated = OrderJob.objects.filter(
-        pk=job.pk, status=JobStatus.RUNNING, locked_by=worker_id
-    ).update(locked_until=None, **changes)
+    """Apply `changes` if this claim still holds the job's lease."""
+    updated = OrderJob.objects.filter(_held(job), locked_by=worker_id).update(
+        locked_until=None, **changes
+    )
     if not updated:
         logger.warning("job %s: lease lost before release by %s", job.pk, worker_id)
     return bool(updated)

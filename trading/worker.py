@@ -5,8 +5,6 @@ import os
 import socket
 import threading
 
-from django.db import transaction
-
 from trading.broker.gateway import BrokerGateway
 from trading.broker.types import (
     BrokerAuthError,
@@ -21,11 +19,17 @@ from trading.services.common import connections_recycle
 from trading.services.gateways import gateway_for_account
 from trading.services.orders import (
     order_apply_broker_state,
-    order_lock,
+    order_cancel_locally,
     order_reject,
-    order_status_advance,
 )
-from trading.work_queue import job_claim_next, job_complete, job_fail, job_retry
+from trading.work_queue import (
+    LeaseLost,
+    job_claim_next,
+    job_complete,
+    job_fail,
+    job_lease_renew,
+    job_retry,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +38,19 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def _submit(order: Order, gateway: BrokerGateway) -> None:
+def _submit(job: OrderJob, order: Order, gateway: BrokerGateway) -> None:
     """processOrderSubmit: reconcile first, so a re-run never places the order twice."""
     if order.status in TERMINAL_ORDER_STATUSES or order.broker_order_id:
         return
+    # Renewed before every broker call: one call may take ~20 s (two, chained, on a
+    # duplicate client_order_id), so a submit could outlive a lease taken only once.
+    job_lease_renew(job)
     known = gateway.get_order_by_client_id(order.client_order_id)
     if known is None:
+        if order.status == OrderStatus.PENDING_CANCEL:
+            # Canceled while this submit waited for a retry: never place it now. The
+            # cancel job behind this one finds no order at the broker and ends it here.
+            return
         request = OrderRequest(
             client_order_id=order.client_order_id,
             symbol=order.symbol,
@@ -49,29 +60,26 @@ def _submit(order: Order, gateway: BrokerGateway) -> None:
             qty=order.qty,
             limit_price=order.limit_price,
         )
+        job_lease_renew(job)
         try:
             known = gateway.submit_order(request)
         except BrokerRejected as rejection:
-            order_reject(order_id=order.pk, reason=str(rejection))
+            order_reject(order_id=order.pk, reason=str(rejection), lease=job)
             return
-    order_apply_broker_state(order_id=order.pk, broker_order=known)
+    order_apply_broker_state(order_id=order.pk, broker_order=known, lease=job)
 
 
-def _cancel_locally(order: Order) -> None:
-    with transaction.atomic():
-        account, locked = order_lock(order.pk)
-        order_status_advance(account, locked, OrderStatus.CANCELED)
-
-
-def _cancel(order: Order, gateway: BrokerGateway) -> None:
+def _cancel(job: OrderJob, order: Order, gateway: BrokerGateway) -> None:
     """processOrderCancel: the broker's answer arrives as a `canceled` trade update."""
     if order.status in TERMINAL_ORDER_STATUSES:
         return
+    job_lease_renew(job)
     known = gateway.get_order_by_client_id(order.client_order_id)
     if known is None:
-        _cancel_locally(order)  # the broker never had it: nothing to cancel there
+        # The broker never had it (its submit job always runs first): cancel it here.
+        order_cancel_locally(order_id=order.pk, lease=job)
         return
-    order_apply_broker_state(order_id=order.pk, broker_order=known)
+    order_apply_broker_state(order_id=order.pk, broker_order=known, lease=job)
     try:
         gateway.cancel_order(known.broker_order_id)
     except BrokerNotCancelable:
@@ -80,25 +88,37 @@ def _cancel(order: Order, gateway: BrokerGateway) -> None:
 
 
 def job_execute(job: OrderJob) -> None:
-    """Run one claimed job against the broker; raises broker errors to the caller."""
+    """Run one claimed job against the broker; raises broker errors and LeaseLost."""
     order = Order.objects.select_related("account").get(pk=job.order_id)
     gateway = gateway_for_account(order.account)
     if job.kind == JobKind.SUBMIT:
-        _submit(order, gateway)
+        _submit(job, order, gateway)
     else:
-        _cancel(order, gateway)
+        _cancel(job, order, gateway)
 
 
 def job_run(job: OrderJob, *, worker_id: str) -> None:
     """Execute a job and record its outcome: done, retried later, or failed."""
     try:
         job_execute(job)
+    except LeaseLost as lost:
+        # Paused past the lease (GC, a slow broker): another claim owns the job and will
+        # reconcile with the broker. Whatever this run learned is dropped, not applied.
+        logger.warning("%s; %s applied nothing", lost, worker_id)
     except BrokerUnavailable as error:
         logger.warning("job %s: broker unavailable (%s); will retry", job.pk, error)
         job_retry(job, worker_id=worker_id, error=str(error))
     except BrokerAuthError as error:
         if job.kind == JobKind.SUBMIT:
-            order_reject(order_id=job.order_id, reason=f"Broker refused the credentials: {error}")
+            try:
+                order_reject(
+                    order_id=job.order_id,
+                    reason=f"Broker refused the credentials: {error}",
+                    lease=job,
+                )
+            except LeaseLost as lost:
+                logger.warning("%s; %s applied nothing", lost, worker_id)
+                return
         job_fail(job, error=str(error), worker_id=worker_id)
     except Exception as error:
         logger.exception("job %s crashed; will retry", job.pk)

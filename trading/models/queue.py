@@ -17,6 +17,9 @@ class OrderJob(models.Model):
     run_after = models.DateTimeField(default=timezone.now)
     locked_by = models.CharField(max_length=128, blank=True, default="")
     locked_until = models.DateTimeField(null=True, blank=True)
+    # A fresh token per claim: the fence every write of a run checks, so a worker whose
+    # lease was taken over (even by a worker of the same name) can change nothing.
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

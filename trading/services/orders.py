@@ -24,6 +24,7 @@ from trading.models import BrokerAccount, Instrument, Order, OrderJob, Position
 from trading.money import MAX_LIMIT_PRICE, PRICE_PLACES, QTY_PLACES, ZERO
 from trading.services.accounts import account_refresh, open_orders_exposure
 from trading.services.common import DomainError, account_lock, emit
+from trading.work_queue import job_lease_renew
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.]{0,15}$")
 MAX_ORDER_QTY = Decimal("1000000")
@@ -243,6 +244,16 @@ def order_status_advance(
     return True
 
 
+def order_cancel_locally(*, order_id: uuid.UUID, lease: OrderJob | None = None) -> Order:
+    """End the order as canceled here: the broker provably never had it."""
+    with transaction.atomic():
+        account, order = order_lock(order_id)
+        if lease is not None:
+            job_lease_renew(lease)
+        order_status_advance(account, order, OrderStatus.CANCELED)
+    return order
+
+
 def order_lock(order_id: uuid.UUID) -> tuple[BrokerAccount, Order]:
     """Lock the order's account, then the order: the one lock order every service follows."""
     account_id = Order.objects.values_list("account_id", flat=True).get(pk=order_id)
@@ -250,10 +261,17 @@ def order_lock(order_id: uuid.UUID) -> tuple[BrokerAccount, Order]:
     return account, Order.objects.select_for_update().get(pk=order_id)
 
 
-def order_apply_broker_state(*, order_id: uuid.UUID, broker_order: BrokerOrder) -> Order:
-    """Record what the broker says about our order (its id and status) after a call."""
+def order_apply_broker_state(
+    *, order_id: uuid.UUID, broker_order: BrokerOrder, lease: OrderJob | None = None
+) -> Order:
+    """Record what the broker says about our order (its id and status) after a call.
+
+    With `lease`, only while that job's claim still holds its lease (else LeaseLost).
+    """
     with transaction.atomic():
         account, order = order_lock(order_id)
+        if lease is not None:
+            job_lease_renew(lease)  # the fence: holds the job row until this commits
         if order.broker_order_id != broker_order.broker_order_id:
             order.broker_order_id = broker_order.broker_order_id
             order.save(update_fields=["broker_order_id", "updated_at"])
@@ -264,9 +282,11 @@ def order_apply_broker_state(*, order_id: uuid.UUID, broker_order: BrokerOrder) 
     return order
 
 
-def order_reject(*, order_id: uuid.UUID, reason: str) -> Order:
+def order_reject(*, order_id: uuid.UUID, reason: str, lease: OrderJob | None = None) -> Order:
     """The broker refused the order: end it as rejected with the broker's reason."""
     with transaction.atomic():
         account, order = order_lock(order_id)
+        if lease is not None:
+            job_lease_renew(lease)
         order_status_advance(account, order, OrderStatus.REJECTED, reason=reason)
     return order
