@@ -195,7 +195,7 @@ def _members(union: Any) -> tuple[type, ...]:
 
 
 def _error_codes_in_source() -> set[str]:
-    """The string codes passed to the error-sending helpers anywhere in realtime/."""
+    """The codes (literals or ErrorCode members) passed to the error helpers in realtime/."""
     helpers = {"_error": 0, "_close_with_error": 1, "FrameError": 0}
     codes: set[str] = set()
     for path in REALTIME_DIR.rglob("*.py"):
@@ -210,4 +210,6 @@ def _error_codes_in_source() -> set[str]:
             # Variables only pass on a code written as a literal elsewhere (FrameError's).
             if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
                 codes.add(argument.value)
+            elif isinstance(argument, ast.Attribute) and ast.unparse(argument.value) == "ErrorCode":
+                codes.add(ErrorCode[argument.attr].value)
     return codes
