@@ -8,7 +8,7 @@ from django.db import transaction
 from trading import signals
 from trading.broker.types import TradeUpdate
 from trading.domain import Holding, cash_after_fill, holding_after_fill
-from trading.enums import BrokerProvider, OrderStatus, StreamChannel
+from trading.enums import TERMINAL_ORDER_STATUSES, BrokerProvider, OrderStatus, StreamChannel
 from trading.models import BrokerAccount, Fill, Instrument, Order, Position
 from trading.money import to_avg_price
 from trading.services.accounts import account_refresh
@@ -99,6 +99,15 @@ def _apply_fill(
         price=price,
         executed_at=update.timestamp,
     )
+    if order.status in TERMINAL_ORDER_STATUSES:
+        # The broker executed an order we had ended: its fill moved real money and stands.
+        # A local cancel of an order the broker had would lead here; it must not happen.
+        logger.error(
+            "execution %s of order %s, which we had as %s, booked",
+            execution_id,
+            order.pk,
+            order.status,
+        )
     previous_notional = order.filled_qty * (order.filled_avg_price or 0)
     order.filled_qty += qty
     order.filled_avg_price = to_avg_price((previous_notional + qty * price) / order.filled_qty)

@@ -187,7 +187,8 @@ def _order_create(
 
 
 def order_cancel_request(*, account: BrokerAccount, order_id: uuid.UUID | str) -> Order:
-    """Ask for a cancel: at once if the broker never saw the order, else through the queue."""
+    """Ask for a cancel: at once if the broker provably never saw the order, else through
+    the queue, where the worker asks the broker by client_order_id before deciding."""
     with transaction.atomic():
         account = account_lock(account.pk)
         order = Order.objects.select_for_update().get(pk=order_id, account=account)
@@ -199,16 +200,29 @@ def order_cancel_request(*, account: BrokerAccount, order_id: uuid.UUID | str) -
             )
         if order.status == OrderStatus.PENDING_CANCEL:
             return order
-        unsent = OrderJob.objects.filter(
+        queued_submits = OrderJob.objects.filter(
             order=order, kind=JobKind.SUBMIT, status=JobStatus.QUEUED
-        ).update(
+        )
+        # Only a submit never attempted cannot have reached the broker. One that timed out
+        # waits here for its retry, yet the broker may have taken it (only the answer was
+        # lost): guarded by attempts=0, as a claim is guarded by attempts, so exactly one
+        # of a claim and this cancel wins the job.
+        never_sent = queued_submits.filter(attempts=0).update(
             status=JobStatus.DONE,
             finished_at=timezone.now(),
             last_error="canceled before submission",
         )
-        if unsent and order.broker_order_id is None:
+        if never_sent and order.broker_order_id is None:
             _set_status(account, order, OrderStatus.CANCELED)
         else:
+            # The retry would place an order the trader no longer wants; the cancel job
+            # reconciles instead: cancel at the broker, or here if it never arrived.
+            queued_submits.update(
+                status=JobStatus.DONE,
+                finished_at=timezone.now(),
+                last_error="superseded by a cancel, which reconciles with the broker",
+            )
+            # The order keeps holding its buying power until the broker confirms.
             _set_status(account, order, OrderStatus.PENDING_CANCEL)
             OrderJob.objects.create(order=order, kind=JobKind.CANCEL)
             transaction.on_commit(lambda: signals.order_job_queued.send(sender=Order))

@@ -13,6 +13,7 @@ from trading.broker.types import (
     BrokerOrder,
     BrokerPosition,
     BrokerRejected,
+    BrokerUnavailable,
     OrderRequest,
     TradeUpdate,
     TradeUpdateSink,
@@ -136,11 +137,15 @@ class SimulatedGateway:
         *,
         max_fill_qty: Decimal,
         latency_seconds: float = 0.0,
+        answer_timeout_seconds: float | None = None,
     ) -> None:
         self._account_id = account_id
         self._sink = sink
         self._max_fill_qty = max_fill_qty
         self._latency_seconds = latency_seconds
+        # The client's patience: an answer slower than this is a timeout for the caller,
+        # though the order stands at the venue (what a lost HTTP response looks like).
+        self._answer_timeout_seconds = answer_timeout_seconds
 
     def submit_order(self, request: OrderRequest) -> BrokerOrder:
         instrument = Instrument.objects.filter(symbol=request.symbol, tradable=True).first()
@@ -171,6 +176,10 @@ class SimulatedGateway:
             # A marketable order meets the displayed liquidity at once.
             match_orders([order], instrument.price, self._sink, self._max_fill_qty)
         # The broker has the order; its answer is still on the wire.
+        timeout = self._answer_timeout_seconds
+        if timeout is not None and self._latency_seconds > timeout:
+            time.sleep(timeout)
+            raise BrokerUnavailable("the simulated broker did not answer in time")
         time.sleep(self._latency_seconds)
         return accepted
 
