@@ -36,6 +36,10 @@ class Flag(AbstractUserFlag):
         pass
 
     def is_active_for_user(self, user: Any) -> bool | None:
+        if self.everyone is not None:
+            # Waffle's AbstractUserFlag lets the user list win over everyone=False; the kill
+            # switch must win over everything.
+            return self.everyone
         active = super().is_active_for_user(user)
         if active is not None:
             return active
