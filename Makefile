@@ -76,6 +76,8 @@ test: install lint browser-deps test-sqlite test-postgres
 browser-deps:
 	@if [ -x tests/browser/ensure_chromium.sh ]; then tests/browser/ensure_chromium.sh; fi
 	@command -v node >/dev/null 2>&1 || scripts/apt_install.sh nodejs
+	@command -v npm >/dev/null 2>&1 || scripts/apt_install.sh npm
+	@tests/docs/ensure_asyncapi_specs.sh
 
 # Both runs need a Redis for the tests of the Redis channel layer (TEST_REDIS_URL; the
 # settings stay in embedded mode). ensure_redis.sh and ensure_postgres.sh find a server
