@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+import trading.metrics  # noqa: F401  # its families are always exported, even before first use
 from rollout.flags import REALTIME_PORTFOLIO
 from rollout.gate import cohort_count
 from rollout.services import flag_state_get

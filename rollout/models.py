@@ -36,6 +36,8 @@ class Flag(AbstractUserFlag):
         pass
 
     def is_active_for_user(self, user: Any) -> bool | None:
+        if self.pk is None:
+            return None  # a flag that does not exist is off (waffle's FLAG_DEFAULT)
         if self.everyone is not None:
             # Waffle's AbstractUserFlag lets the user list win over everyone=False; the kill
             # switch must win over everything.

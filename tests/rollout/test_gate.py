@@ -144,3 +144,11 @@ class BatchAgreesWithOneByOne(HypothesisTestCase):
         flag.groups.set([beta])
         one_by_one = {u.pk for u in users if realtime_enabled_for(u)}
         assert enabled_user_ids([u.pk for u in users]) == one_by_one
+
+
+@pytest.mark.django_db
+def test_a_missing_flag_is_off_not_an_error() -> None:
+    user = make_user("nobody")
+    Flag.objects.filter(name=REALTIME_PORTFOLIO).delete()
+    assert not realtime_enabled_for(user)
+    assert enabled_user_ids([user.pk]) == set()

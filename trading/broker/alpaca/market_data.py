@@ -23,6 +23,7 @@ from django.db.models import Count
 
 from trading import signals
 from trading.enums import BrokerProvider
+from trading.metrics import MARKET_DATA, StreamConnectionState
 from trading.models import Position
 from trading.services.common import CAUSE_PRICE, connections_recycle
 from trading.services.prices import price_apply
@@ -76,8 +77,10 @@ class AlpacaDataStream(StockDataStream):
         )
         self.auth_refused: str | None = None
         self._auth_failures = 0
+        self.connection_state = StreamConnectionState(MARKET_DATA)
 
     async def _start_ws(self) -> None:
+        self.connection_state.mark_connecting()
         try:
             await asyncio.wait_for(super()._start_ws(), HANDSHAKE_TIMEOUT_SECONDS)
         except ValueError as error:
@@ -93,6 +96,7 @@ class AlpacaDataStream(StockDataStream):
                     await self.stop_ws()
             raise
         self._auth_failures = 0
+        self.connection_state.mark_connected()
 
 
 class MarketDataHost:

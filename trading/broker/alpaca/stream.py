@@ -24,6 +24,7 @@ from alpaca.trading.stream import TradingStream
 from trading.broker.alpaca.gateway import AlpacaCredentials, AlpacaGateway
 from trading.broker.alpaca.mapping import MappingError, trade_update_from_raw
 from trading.broker.types import BrokerAuthError, TradeUpdate
+from trading.metrics import TRADE_UPDATES, StreamConnectionState
 from trading.services import broker_account_sync as sync
 from trading.services.common import connections_recycle
 from trading.services.fills import FILL_EVENTS
@@ -108,6 +109,7 @@ class AccountStream:
         self._started_at = datetime.now(UTC)
         self._last_event_at: datetime | None = None
         self._is_connected = False
+        self._connection_state = StreamConnectionState(TRADE_UPDATES)
         self._settle_pending = False
         self._positions_suspect = False
         self._tasks: list[asyncio.Task[Any]] = []
@@ -142,6 +144,7 @@ class AccountStream:
             stream_task.cancel()  # a handshake that never ends ignores stop_ws()
         except Exception:
             logger.exception("trade stream of account %s ended with an error", self.account_id)
+        self._connection_state.mark_connecting()
         if self.auth_refused is None:
             self._enqueue(lambda: self._status(sync.STATUS_STOPPED))
         try:
@@ -153,11 +156,13 @@ class AccountStream:
     # --- StreamListener (called by the SDK on the loop) -----------------------------------------
 
     def connecting(self) -> None:
+        self._connection_state.mark_connecting()
         if self._is_connected:
             self._is_connected = False
             self._enqueue(lambda: self._status(sync.STATUS_RECONNECTING))
 
     def connected(self) -> None:
+        self._connection_state.mark_connected()
         self._is_connected = True
         logger.info("account %s: trade stream connected; resyncing", self.account_id)
         self._enqueue_resync()
