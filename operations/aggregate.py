@@ -129,15 +129,10 @@ def stream_stats(reports: list[Report]) -> dict[str, Any]:
             "samples": int(latency_count),
         },
         "messagesInWindow": int(sent),
-        "messagesByType": {k: int(v) for k, v in sorted(totals.by_label(SENT, "type").items())},
-        "channels": {
-            k: int(v) for k, v in sorted(totals.by_label(SUBSCRIPTIONS, "channel").items())
-        },
-        "closes": {
-            "window": {k: int(v) for k, v in sorted(closes.items())},
-            "total": {k: int(v) for k, v in sorted(totals.by_label(DISCONNECTS, "code").items())},
-        },
-        "errors": {k: int(v) for k, v in sorted(errors.items())},
+        "messagesByType": _ints(totals.by_label(SENT, "type")),
+        "channels": _ints(totals.by_label(SUBSCRIPTIONS, "channel")),
+        "closes": {"window": _ints(closes), "total": _ints(totals.by_label(DISCONNECTS, "code"))},
+        "errorsByCode": _ints(errors),
         "publishFailures": int(failures),
         "brokerStreams": {
             "connected": _ints(totals.by_label(BROKER_CONNECTED, "stream")),

@@ -16,9 +16,7 @@ class WebsocketStatsApi(APIView):
 
     @extend_schema(
         responses={
-            200: OpenApiResponse(
-                description="The statistics; see docs/runbooks/websocket-operations.md."
-            ),
+            200: WebsocketStatsSerializer,
             403: OpenApiResponse(description="Not signed in, or not staff."),
         },
         tags=["operations"],

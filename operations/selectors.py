@@ -56,7 +56,12 @@ def websocket_stats_get() -> dict[str, Any]:
 
 
 def live_numbers() -> dict[str, Any]:
-    """The few numbers `manage.py rollout --status` prints beside the flag."""
+    """The few numbers `manage.py rollout --status` prints beside the flag.
+
+    Only a shared store has them: in embedded mode they live inside the server process.
+    """
+    if not settings.REDIS_URL:
+        return {"sockets": "embedded mode: see /admin/websocket-stats/ on the server"}
     stats = stream_stats(stats_store().reports())
     return {
         "sockets": stats["activeConnections"],

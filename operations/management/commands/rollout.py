@@ -75,4 +75,4 @@ class Command(BaseCommand):
         ]
         if with_live:
             lines.extend(f"{key + ':':<9} {value}" for key, value in live_numbers().items())
-        self.stdout.write("\n".join(lines))
+        self.stdout.write("\n".join(lines) + "\n", ending="")
