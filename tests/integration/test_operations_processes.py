@@ -35,7 +35,10 @@ pytestmark = [
 PASSWORD = "pw-for-tests-1"
 STATS_URL = "/api/admin/websocket-stats/"
 # Fast reports so the test waits seconds, not the production 5 s / 30 s.
-FAST_STATS = {"STATS_REPORT_INTERVAL_SECONDS": "0.5", "STATS_PROCESS_TIMEOUT_SECONDS": "3"}
+FAST_STATS: dict[str, object] = {
+    "STATS_REPORT_INTERVAL_SECONDS": "0.5",
+    "STATS_PROCESS_TIMEOUT_SECONDS": "3",
+}
 KILL_SWITCH_DEADLINE_SECONDS = 5.0
 
 
