@@ -13,8 +13,8 @@ import time
 
 import pytest
 from playwright.sync_api import expect
-from rollout.models import Flag
 
+from rollout.models import Flag
 from tests.browser.conftest import OUTPUT_DIR, api_session, login, screenshot
 from tests.browser.helpers import BANNER, STATUS, buy, go_live
 
@@ -54,7 +54,8 @@ def _watch_flash(page, symbol: str) -> None:
 
 
 def _flash(page) -> dict:
-    page.wait_for_function("window.__flash !== null", timeout=5_000)
+    # A function, not an expression string: the page's CSP forbids the eval a string needs.
+    page.wait_for_function("() => window.__flash !== null", timeout=5_000)
     return page.evaluate("window.__flash")
 
 
@@ -116,7 +117,8 @@ def test_a_trade_shows_within_500_ms_with_the_flash(open_page, live):
     # The fill is listed and announced (politely, at a readable pace).
     expect(page.locator("#recent-fills tr[data-execution-id]")).to_have_count(5)
     page.wait_for_function(
-        "portfolioLive.announcer.spoken.some((t) => t.startsWith('Order filled: Bought 3 NVDA'))",
+        "() => portfolioLive.announcer.spoken"
+        ".some((t) => t.startsWith('Order filled: Bought 3 NVDA'))",
         timeout=15_000,
     )
     # Rendered with the server's formats: the page equals a fresh server render.

@@ -1,6 +1,6 @@
 """A Python model of the live client's store: snapshots, events, batches and gap detection.
 
-It follows the protocol in docs/architecture.md ("WebSocket protocol"), the way static/'s store does:
+It follows the protocol in docs/architecture.md ("WebSocket protocol") as static/'s store does:
 a `snapshot` replaces one channel's state and sets its last seq; an event or a batch whose
 first seq is beyond last + 1 is a gap (the channel must be re-subscribed, and is ignored
 until its fresh snapshot arrives); anything at or below the last seq is already applied.
