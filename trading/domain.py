@@ -1,15 +1,27 @@
 """Pure position and P&L arithmetic on Decimals; no database, no side effects."""
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
-from trading.enums import OrderSide
-from trading.money import ZERO, ratio, to_avg_price, to_money, to_qty
+from trading.enums import OrderSide, OrderType
+from trading.money import (
+    MONEY_PLACES,
+    QTY_PLACES,
+    ZERO,
+    ratio,
+    to_avg_price,
+    to_money,
+    to_price,
+    to_qty,
+)
 
 # A short position holds back its proceeds plus collateral equal to its value, so its
 # proceeds never count as buying power. An open short sale reserves its value (like a
 # buy) and, once filled, holds back exactly that much: buying power does not jump.
 SHORT_HELD_MULTIPLE = Decimal("2")
+# Market orders and short sales hold buying power at 3 % above the last price, as Alpaca
+# values them: an order filling in parts while the price rises stays within its hold.
+MARKET_COLLAR = Decimal("0.03")
 
 
 @dataclass(frozen=True)
@@ -93,23 +105,64 @@ def marks_for(holding: Holding, current_price: Decimal, prev_close: Decimal | No
     )
 
 
+def opening_qty(side: str, qty: Decimal, position_qty: Decimal) -> Decimal:
+    """The part of `qty` that opens or adds to a position; the rest closes one.
+
+    A sell covered by a long and a buy covering a short (`position_qty` is signed) close.
+    """
+    if qty <= 0:
+        return ZERO
+    closable = max(-position_qty, ZERO) if side == OrderSide.BUY else max(position_qty, ZERO)
+    return max(qty - closable, ZERO)
+
+
 def order_reservation(
     side: str, remaining_qty: Decimal, price: Decimal, position_qty: Decimal
 ) -> Decimal:
-    """Buying power an open order holds back: a buy or a short sale its notional.
+    """Buying power an order needs at `price`: the notional of what it opens (as at
+    Alpaca, closing a position needs none)."""
+    opening = opening_qty(side, remaining_qty, position_qty)
+    return to_money(opening * price) if opening > 0 else ZERO
 
-    Only the part that opens or adds to a position counts (as at Alpaca): a sell covered by
-    a long and a buy covering a short (`position_qty` is signed) need no buying power.
+
+def order_hold(side: str, qty: Decimal, price: Decimal, position_qty: Decimal) -> Decimal:
+    """Buying power an order holds when placed: what it opens, at `price`, rounded up to
+    the cent, so that filling all of it at that price (settled in cents) fits."""
+    opening = opening_qty(side, qty, position_qty)
+    return (opening * price).quantize(MONEY_PLACES, rounding=ROUND_CEILING)
+
+
+def hold_price(
+    side: str, order_type: str, limit_price: Decimal | None, market_price: Decimal
+) -> Decimal:
+    """The price an order's buying power is held at: a limit buy's limit; a market buy
+    the collar above the market; a short sale the higher of its limit and the collar
+    (it fills at or above its limit)."""
+    collar = to_price(market_price * (1 + MARKET_COLLAR))
+    if order_type == OrderType.LIMIT and limit_price is not None:
+        return limit_price if side == OrderSide.BUY else max(limit_price, collar)
+    return collar
+
+
+def fill_qty_within_hold(
+    side: str,
+    qty: Decimal,
+    price: Decimal,
+    position_qty: Decimal,
+    hold_left: Decimal,
+    *,
+    whole_shares: bool,
+) -> Decimal:
+    """The most of `qty` that can fill at `price` without the part that opens a position
+    costing more than the `hold_left` the order still holds (closing parts are free).
+
+    Settled in cents, the opening part then costs at most `hold_left` too: a notional
+    no larger than a whole number of cents never rounds above it.
     """
-    if remaining_qty <= 0:
-        return ZERO
-    if side == OrderSide.BUY:
-        long_qty = remaining_qty - max(-position_qty, ZERO)
-        return to_money(long_qty * price) if long_qty > 0 else ZERO
-    short_qty = remaining_qty - max(position_qty, ZERO)
-    if short_qty <= 0:
-        return ZERO
-    return to_money(short_qty * price)
+    closing = qty - opening_qty(side, qty, position_qty)
+    step = Decimal("1") if whole_shares else QTY_PLACES
+    affordable = (max(hold_left, ZERO) / price).quantize(step, rounding=ROUND_DOWN)
+    return min(qty, closing + affordable)
 
 
 def buying_power(cash: Decimal, short_market_value: Decimal, reserved: Decimal) -> Decimal:

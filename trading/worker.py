@@ -59,6 +59,7 @@ def _submit(job: OrderJob, order: Order, gateway: BrokerGateway) -> None:
             time_in_force=order.time_in_force,
             qty=order.qty,
             limit_price=order.limit_price,
+            buying_power_hold=order.buying_power_hold,
         )
         job_lease_renew(job)
         try:

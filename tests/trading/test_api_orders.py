@@ -155,7 +155,8 @@ def test_order_create_insufficient_buying_power_is_qty_error(client, account):
     assert response.status_code == 400
     assert response.json() == {
         "qty": [
-            "Insufficient buying power: this order needs $100,200.00 and $100,000.00 is available."
+            "Insufficient buying power: this order needs $103,206.00 (at $206.00 a share, "
+            "3% above $200.00) and $100,000.00 is available."
         ]
     }
     assert rows() == before

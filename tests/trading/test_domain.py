@@ -9,8 +9,11 @@ from trading.domain import (
     Marks,
     buying_power,
     cash_after_fill,
+    fill_qty_within_hold,
+    hold_price,
     holding_after_fill,
     marks_for,
+    order_hold,
     order_reservation,
     signed_qty,
 )
@@ -265,3 +268,36 @@ def test_buy_fill_uses_exactly_the_buying_power_it_reserved():
     before_fill = buying_power(cash, D("0"), reserved)
     after_fill = buying_power(cash_after_fill(cash, "buy", qty, price), D("0"), D("0"))
     assert before_fill == after_fill == D("4135.85")  # 5000 - 864.15
+
+
+def test_hold_price_follows_alpacas_order_values():
+    market = D("200.00")
+    assert hold_price("buy", "limit", D("150"), market) == D("150")
+    assert hold_price("buy", "market", None, market) == D("206.0000")  # the 3% collar
+    assert hold_price("sell", "market", None, market) == D("206.0000")
+    # A short sale fills at or above its limit: the higher of the limit and the collar.
+    assert hold_price("sell", "limit", D("300"), market) == D("300")
+    assert hold_price("sell", "limit", D("190"), market) == D("206.0000")
+
+
+def test_order_hold_rounds_up_so_a_fill_at_the_hold_price_fits():
+    # 3 x 33.335 = 100.005: settled half-even that is 100.00, but the hold never falls short
+    assert order_hold("buy", D("3"), D("33.335"), D("0")) == D("100.01")
+    assert order_hold("sell", D("10"), D("100"), D("10")) == 0  # covered by the long
+
+
+def test_fill_within_hold_caps_what_opens_and_lets_what_closes_through():
+    # 1064 left at 72.00 with 35939.60 held: 499 whole shares (35928.00) fit, not 500
+    assert fill_qty_within_hold(
+        "buy", D("500"), D("72.00"), D("0"), D("35939.60"), whole_shares=True
+    ) == D("499")
+    assert fill_qty_within_hold(
+        "buy", D("500"), D("72.00"), D("0"), D("35939.60"), whole_shares=False
+    ) == D("499.161111")
+    # Covering a 300-share short costs no hold; only the 200 beyond it do.
+    assert fill_qty_within_hold(
+        "buy", D("500"), D("10.00"), D("-300"), D("1000.00"), whole_shares=True
+    ) == D("400")
+    assert (
+        fill_qty_within_hold("sell", D("50"), D("10.00"), D("0"), D("0.00"), whole_shares=True) == 0
+    )

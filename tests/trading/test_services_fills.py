@@ -72,7 +72,8 @@ def test_partial_fills_then_fill_exact_order_position_and_cash(account):
     set_price("AAPL", "200.00")
     order = submit(account, "AAPL", "buy", "10")
     account.refresh_from_db()
-    assert account.buying_power == D("98000.00")  # 10 x 200 reserved
+    # A market buy holds at the 3% collar: 10 x 206.00
+    assert account.buying_power == D("97940.00")
 
     assert trade_update_apply(account.pk, update(order, "new"))
     order.refresh_from_db()
@@ -89,8 +90,8 @@ def test_partial_fills_then_fill_exact_order_position_and_cash(account):
         D("200.10"),
     )
     assert account.cash == D("99399.70")
-    # The remaining 7 still hold 7 x 200.00 = 1400.00 back.
-    assert account.buying_power == D("97999.70")
+    # The fill spent 600.30 of the hold, which keeps the other 1459.70: unchanged.
+    assert account.buying_power == D("97940.00")
 
     # 4 @ 200.25: avg (600.30 + 801.00) / 7 = 200.185714285... -> 200.18571429
     assert execute(account, order, "partial_fill", "e2", "4", "200.25")

@@ -58,12 +58,20 @@ def test_submit_creates_order_and_job_and_reserves(account):
     assert order.broker_order_id is None
     job = OrderJob.objects.get(order=order)
     assert (job.kind, job.status) == (JobKind.SUBMIT, JobStatus.QUEUED)
-    assert balances(account) == (D("100000.00"), D("98000.00"))  # 10 x 200 held back
+    # A market buy holds at 3% above the last price: 10 x 206.00
+    assert balances(account) == (D("100000.00"), D("97940.00"))
+    assert order.buying_power_hold == D("2060.00")
     assert (account.orders_seq, account.account_seq) == (1, 1)
 
 
 def test_submit_with_exactly_enough_buying_power(account):
-    submit(account, qty=D("500"))  # 500 x 200 = 100000.00
+    submit(account, qty=D("500"), type="limit", limit_price=D("200.00"))  # 100000.00
+    assert balances(account)[1] == D("0.00")
+
+
+def test_market_buy_with_exactly_enough_buying_power_at_the_collar(account):
+    # 485.436893 x 206.00 = 99999.999958, held as 100000.00 (rounded up, never down)
+    submit(account, qty=D("485.436893"))
     assert balances(account)[1] == D("0.00")
 
 
@@ -74,7 +82,8 @@ def test_insufficient_buying_power_refuses_and_writes_nothing(
     before = (account.cash, account.buying_power, account.orders_seq, account.account_seq)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(DomainError) as raised:
-            submit(account, qty=D("500.05"))  # 500.05 x 200 = 100010.00 > 100000.00
+            # 500.05 x 200 = 100010.00 > 100000.00
+            submit(account, qty=D("500.05"), type="limit", limit_price=D("200.00"))
     assert raised.value.code == "insufficient_buying_power"
     assert raised.value.field == "qty"
     assert "$100,010.00" in raised.value.message
@@ -86,13 +95,31 @@ def test_insufficient_buying_power_refuses_and_writes_nothing(
     assert callbacks == []
 
 
-def test_open_orders_count_against_buying_power(account):
-    submit(account, qty=D("300"))  # 60000 held back, 40000 left
+def test_market_buy_beyond_buying_power_at_the_collar_is_refused_up_front(account):
+    # 486 x 200 = 97200 would fit, but a market buy is held at 206.00: 100116.00
     with pytest.raises(DomainError) as raised:
-        submit(account, qty=D("201"))  # 40200
+        submit(account, qty=D("486"))
     assert raised.value.code == "insufficient_buying_power"
-    submit(account, qty=D("200"))  # 40000
-    assert balances(account)[1] == D("0.00")
+    assert raised.value.message == (
+        "Insufficient buying power: this order needs $100,116.00 (at $206.00 a share, "
+        "3% above $200.00) and $100,000.00 is available."
+    )
+
+
+def test_open_orders_count_against_buying_power(account):
+    submit(account, qty=D("300"))  # 300 x 206 = 61800 held back, 38200 left
+    with pytest.raises(DomainError) as raised:
+        submit(account, qty=D("186"))  # 38316
+    assert raised.value.code == "insufficient_buying_power"
+    submit(account, qty=D("185"))  # 38110
+    assert balances(account)[1] == D("90.00")
+
+
+def test_holds_do_not_move_with_the_price(account):
+    submit(account, qty=D("300"))  # 61800 held back
+    price_apply(symbol="AAPL", price=D("150.00"), at=NOW)
+    # At 150 the same order would hold less, but it was accepted against 61800.
+    assert balances(account)[1] == D("38200.00")
 
 
 def test_limit_order_reserves_at_its_limit_price(account):
@@ -103,10 +130,19 @@ def test_limit_order_reserves_at_its_limit_price(account):
 def test_short_sale_needs_its_value(account):
     set_price("TSLA", "250.00")
     with pytest.raises(DomainError) as raised:
-        submit(account, symbol="TSLA", side="sell", qty=D("401"))  # 401 x 250 = 100250
+        # Held at 3% above the last price, as Alpaca does: 389 x 257.50 = 100167.50
+        submit(account, symbol="TSLA", side="sell", qty=D("389"))
     assert raised.value.code == "insufficient_buying_power"
-    submit(account, symbol="TSLA", side="sell", qty=D("400"))  # 100000
-    assert balances(account)[1] == D("0.00")
+    submit(account, symbol="TSLA", side="sell", qty=D("388"))  # 99910.00
+    assert balances(account)[1] == D("90.00")
+
+
+def test_limit_short_sale_holds_at_its_limit_or_the_collar_whichever_is_higher(account):
+    set_price("TSLA", "250.00")
+    submit(account, symbol="TSLA", side="sell", qty=D("10"), type="limit", limit_price=D("300"))
+    assert balances(account)[1] == D("97000.00")  # 10 x 300: it fills at 300 or above
+    submit(account, symbol="TSLA", side="sell", qty=D("10"), type="limit", limit_price=D("200"))
+    assert balances(account)[1] == D("94425.00")  # 10 x 257.50: it fills at the market
 
 
 def test_selling_a_held_long_needs_no_buying_power(account):
@@ -114,7 +150,7 @@ def test_selling_a_held_long_needs_no_buying_power(account):
     assert balances(account) == (D("2000.00"), D("2000.00"))
     submit(account, side="sell", qty=D("490"))
     assert balances(account)[1] == D("2000.00")
-    # 11 beyond the long go short: 11 x 200 = 2200 > 2000
+    # 11 beyond the long go short: 11 x 206 = 2266 > 2000
     with pytest.raises(DomainError) as raised:
         submit(account, side="sell", qty=D("501"))
     assert raised.value.code == "insufficient_buying_power"

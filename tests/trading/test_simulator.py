@@ -51,6 +51,7 @@ def request(symbol: str = "AAPL", side: str = "buy", qty: str = "10", **kw: obje
         time_in_force="day",
         qty=D(qty),
         limit_price=D(str(limit)) if limit else None,
+        buying_power_hold=kw.get("hold"),  # type: ignore[arg-type]
     )
 
 
@@ -297,3 +298,38 @@ def test_venue_positions_and_order_lookup(account, other_account):
     assert found is not None and (found.status, found.filled_qty) == ("filled", D("2"))
     assert venue.get_order_by_client_id("never-sent") is None
     assert gateway(other_account, RecordingSink()).get_order_by_client_id("look-me-up") is None
+
+
+def test_fills_stop_at_the_orders_hold_and_the_rest_is_canceled_with_the_reason(account):
+    set_price("AAPL", "200.00")
+    sink = RecordingSink()
+    venue = gateway(account, sink, max_fill_qty="4")
+    venue.submit_order(request(qty="10", hold=D("2060.00")))  # 10 at the 206.00 collar
+    match_symbol("AAPL", D("205.00"), sink, D("4"))  # 800 + 820 spent, 440 held
+
+    match_symbol("AAPL", D("230.00"), sink, D("4"))  # 2 x 230 would need 460
+
+    assert sink.events == ["new", "partial_fill", "partial_fill", "partial_fill", "canceled"]
+    assert sink.updates[-2].qty == D("1")  # 230.00 of the 440.00 left
+    assert sink.updates[-1].reason == (
+        "Canceled with 1 unfilled: at $230.00 they would cost more than the $210.00 "
+        "of buying power the order still held."
+    )
+    venue_order = SimulatedOrder.objects.get()
+    assert (venue_order.status, venue_order.filled_qty) == (OrderStatus.CANCELED, D("9"))
+    assert venue_order.buying_power_used == D("1850.00")  # 800 + 820 + 230
+    order = Order.objects.get()
+    assert (order.status, order.reject_reason) == (OrderStatus.CANCELED, sink.updates[-1].reason)
+    assert order.buying_power_used == D("1850.00")
+
+
+def test_a_fill_that_closes_a_position_needs_no_hold(account):
+    set_price("AAPL", "200.00")
+    sink = RecordingSink()
+    venue = gateway(account, sink)
+    venue.submit_order(request(qty="10"))  # long 10, no cap
+
+    venue.submit_order(request(side="sell", qty="10", hold=D("0.00")))
+
+    assert sink.events == ["new", "fill", "new", "fill"]
+    assert SimulatedOrder.objects.filter(status=OrderStatus.FILLED).count() == 2

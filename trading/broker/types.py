@@ -15,6 +15,9 @@ class OrderRequest:
     time_in_force: str
     qty: Decimal
     limit_price: Decimal | None
+    # What the order may spend opening positions. The simulated venue caps its fills at
+    # it; Alpaca ignores it and holds buying power by its own rules.
+    buying_power_hold: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,12 @@ def money_field(**kwargs: Any) -> "models.DecimalField[Decimal, Decimal]":
     return ExactDecimalField(max_digits=MONEY_DIGITS, decimal_places=2, **kwargs)
 
 
+def optional_money_field(**kwargs: Any) -> "models.DecimalField[Decimal | None, Decimal | None]":
+    return ExactDecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=2, null=True, blank=True, **kwargs
+    )
+
+
 def price_field(**kwargs: Any) -> "models.DecimalField[Decimal, Decimal]":
     return ExactDecimalField(max_digits=PRICE_DIGITS, decimal_places=8, **kwargs)
 

@@ -80,7 +80,14 @@ class Order(models.Model):
     status = models.CharField(
         max_length=24, choices=OrderStatus.choices, default=OrderStatus.PENDING_NEW
     )
-    reject_reason = models.TextField(blank=True, default="")
+    reject_reason = models.TextField(
+        blank=True, default="", help_text="Why the broker rejected or canceled the order."
+    )
+    # Buying power the order holds back, fixed when it is placed (at its limit, or at the
+    # collar above the market), and how much of it its fills have spent: what it still
+    # holds never moves with the price, so orders accepted together never overspend.
+    buying_power_hold = money_field()
+    buying_power_used = money_field()
     submitted_at = models.DateTimeField()
     filled_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
@@ -119,6 +126,11 @@ class Order(models.Model):
     @property
     def remaining_qty(self) -> Decimal:
         return self.qty - self.filled_qty
+
+    @property
+    def buying_power_left(self) -> Decimal:
+        """What the order still holds back while it is open."""
+        return max(self.buying_power_hold - self.buying_power_used, Decimal("0.00"))
 
 
 class Fill(models.Model):

@@ -7,7 +7,13 @@ from django.db import models
 
 from trading.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 from trading.models.accounts import BrokerAccount
-from trading.models.fields import optional_price_field, price_field, qty_field
+from trading.models.fields import (
+    money_field,
+    optional_money_field,
+    optional_price_field,
+    price_field,
+    qty_field,
+)
 
 
 class SimulatedOrder(models.Model):
@@ -28,6 +34,10 @@ class SimulatedOrder(models.Model):
     filled_avg_price = optional_price_field()
     status = models.CharField(max_length=24, choices=OrderStatus.choices)
     executions = models.PositiveIntegerField(default=0)
+    # The buying power the client holds for the order: fills that open a position never
+    # spend more (the rest is canceled), as a broker holds buying power. None: no cap.
+    buying_power_hold = optional_money_field()
+    buying_power_used = money_field()
     submitted_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

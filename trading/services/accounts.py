@@ -9,9 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from trading import signals
-from trading.domain import buying_power, order_reservation, signed_qty
+from trading.domain import buying_power, signed_qty
 from trading.enums import OPEN_ORDER_STATUSES, BrokerProvider, StreamChannel
-from trading.models import BrokerAccount, Instrument, Position
+from trading.models import BrokerAccount, Position
 from trading.money import ZERO, to_money
 from trading.services.common import CAUSE_TRADE, emit
 
@@ -50,25 +50,19 @@ def account_open_simulated(*, user: AbstractBaseUser, cash: Decimal) -> BrokerAc
 def open_orders_exposure(
     account: BrokerAccount, position_qty: dict[str, Decimal]
 ) -> tuple[Decimal, dict[str, Decimal]]:
-    """Buying power held by open orders, and each symbol's quantity once they all fill.
+    """Buying power open orders still hold, and each symbol's quantity once they all fill.
 
-    Orders are taken oldest first against the quantity the earlier ones leave, so two
-    sells of a 10-share long cannot each count as "covered" and together go short.
+    The projection takes orders oldest first, so two sells of a 10-share long cannot each
+    count as "covered" when a new order's hold is computed against it.
     """
     reserved = ZERO
     projected = dict(position_qty)
-    open_orders = list(
-        account.orders.filter(status__in=OPEN_ORDER_STATUSES).order_by("submitted_at", "pk")
-    )
-    prices = dict(
-        Instrument.objects.filter(symbol__in={o.symbol for o in open_orders}).values_list(
-            "symbol", "price"
-        )
+    open_orders = account.orders.filter(status__in=OPEN_ORDER_STATUSES).order_by(
+        "submitted_at", "pk"
     )
     for order in open_orders:
-        price = order.limit_price or prices.get(order.symbol) or ZERO
+        reserved += order.buying_power_left
         held = projected.get(order.symbol, ZERO)
-        reserved += order_reservation(order.side, order.remaining_qty, price, held)
         projected[order.symbol] = held + signed_qty(order.side, order.remaining_qty)
     return reserved, projected
 

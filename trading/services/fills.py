@@ -7,10 +7,17 @@ from django.db import transaction
 
 from trading import signals
 from trading.broker.types import TradeUpdate
-from trading.domain import Holding, cash_after_fill, holding_after_fill
+from trading.domain import (
+    Holding,
+    cash_after_fill,
+    hold_price,
+    holding_after_fill,
+    order_hold,
+    order_reservation,
+)
 from trading.enums import TERMINAL_ORDER_STATUSES, BrokerProvider, OrderStatus, StreamChannel
 from trading.models import BrokerAccount, Fill, Instrument, Order, Position
-from trading.money import to_avg_price
+from trading.money import ZERO, to_avg_price
 from trading.services.accounts import account_refresh
 from trading.services.common import account_lock, emit
 from trading.services.orders import order_status_advance, status_rank
@@ -49,6 +56,16 @@ def _order_for_update(account: BrokerAccount, update: TradeUpdate) -> Order:
     )
     if order is not None:
         return order
+    # Placed elsewhere, it still holds buying power, valued as our own orders are.
+    market = Instrument.objects.filter(symbol=broker.symbol).values_list("price", flat=True)
+    market_price = next(iter(market), None) or broker.limit_price or ZERO
+    position = Position.objects.filter(account=account, symbol=broker.symbol)
+    hold = order_hold(
+        broker.side,
+        broker.qty,
+        hold_price(broker.side, broker.type, broker.limit_price, market_price),
+        next(iter(position.values_list("qty", flat=True)), ZERO),
+    )
     order = Order.objects.create(
         account=account,
         client_order_id=broker.client_order_id,
@@ -59,6 +76,7 @@ def _order_for_update(account: BrokerAccount, update: TradeUpdate) -> Order:
         time_in_force=broker.time_in_force,
         qty=broker.qty,
         limit_price=broker.limit_price,
+        buying_power_hold=hold,
         status=OrderStatus.NEW,
         submitted_at=broker.submitted_at,
     )
@@ -108,9 +126,19 @@ def _apply_fill(
             order.pk,
             order.status,
         )
+    position = Position.objects.filter(account=account, symbol=order.symbol).first()
+    holding = (
+        Holding(position.qty, position.avg_entry_price, position.lastday_price)
+        if position
+        else None
+    )
     previous_notional = order.filled_qty * (order.filled_avg_price or 0)
     order.filled_qty += qty
     order.filled_avg_price = to_avg_price((previous_notional + qty * price) / order.filled_qty)
+    # What opens a position spends the order's hold, as the broker counts it.
+    order.buying_power_used += order_reservation(
+        order.side, qty, price, holding.qty if holding else ZERO
+    )
     order.broker_order_id = order.broker_order_id or update.order.broker_order_id
     if order.filled_qty >= order.qty:
         order.status = OrderStatus.FILLED
@@ -120,12 +148,6 @@ def _apply_fill(
         order.status = OrderStatus.PARTIALLY_FILLED
     order.save()
 
-    position = Position.objects.filter(account=account, symbol=order.symbol).first()
-    holding = (
-        Holding(position.qty, position.avg_entry_price, position.lastday_price)
-        if position
-        else None
-    )
     after = holding_after_fill(holding, order.side, qty, price)
     current = _mark_price(account, order.symbol, price)
     account.cash = cash_after_fill(account.cash, order.side, qty, price)

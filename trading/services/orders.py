@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from trading import signals
 from trading.broker.types import BrokerOrder
-from trading.domain import order_reservation
+from trading.domain import MARKET_COLLAR, hold_price, order_hold
 from trading.enums import (
     TERMINAL_ORDER_STATUSES,
     JobKind,
@@ -93,19 +93,38 @@ def _validate(
     return instrument
 
 
-def _check_buying_power(
-    account: BrokerAccount, side: str, qty: Decimal, price: Decimal, symbol: str
-) -> None:
+def _usd(value: Decimal) -> str:
+    """$1,234.50, with sub-cent digits only when there are any."""
+    exponent = value.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return f"${value:,.{places}f}"
+
+
+def _buying_power_hold(
+    account: BrokerAccount,
+    symbol: str,
+    side: str,
+    qty: Decimal,
+    order_type: str,
+    limit_price: Decimal | None,
+    market_price: Decimal,
+) -> Decimal:
+    """What the new order must hold back, refused when the account does not have it."""
     held = dict(Position.objects.filter(account=account).values_list("symbol", "qty"))
     _, projected = open_orders_exposure(account, held)
-    needed = order_reservation(side, qty, price, projected.get(symbol, ZERO))
+    price = hold_price(side, order_type, limit_price, market_price)
+    needed = order_hold(side, qty, price, projected.get(symbol, ZERO))
     if needed > account.buying_power:
+        basis = ""
+        if price != limit_price:
+            basis = f" (at {_usd(price)} a share, {MARKET_COLLAR:.0%} above {_usd(market_price)})"
         raise DomainError(
-            f"Insufficient buying power: this order needs ${needed:,} "
+            f"Insufficient buying power: this order needs ${needed:,}{basis} "
             f"and ${account.buying_power:,} is available.",
             field="qty",
             code="insufficient_buying_power",
         )
+    return needed
 
 
 def order_submit(
@@ -163,10 +182,9 @@ def _order_create(
     client_order_id: str,
 ) -> Order:
     instrument = _validate(account, symbol, side, qty, order_type, limit_price)
-    price = limit_price or instrument.price
-    if price is None:  # _validate already refuses instruments without a price
+    if instrument.price is None:  # _validate already refuses instruments without a price
         raise DomainError(f"{symbol} is not tradable right now.", field="symbol")
-    _check_buying_power(account, side, qty, price, symbol)
+    hold = _buying_power_hold(account, symbol, side, qty, order_type, limit_price, instrument.price)
     order = Order.objects.create(
         account=account,
         client_order_id=client_order_id,
@@ -176,6 +194,7 @@ def _order_create(
         time_in_force=time_in_force,
         qty=qty,
         limit_price=limit_price,
+        buying_power_hold=hold,
         status=OrderStatus.PENDING_NEW,
         submitted_at=timezone.now(),
     )
@@ -235,6 +254,7 @@ def _set_status(account: BrokerAccount, order: Order, status: str, reason: str =
     order.status = status
     if status == OrderStatus.CANCELED:
         order.canceled_at = order.canceled_at or now
+        order.reject_reason = reason or order.reject_reason  # a cancel by the broker says why
     elif status == OrderStatus.EXPIRED:
         order.expired_at = order.expired_at or now
     elif status == OrderStatus.REJECTED:

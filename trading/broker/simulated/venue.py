@@ -18,10 +18,15 @@ from trading.broker.types import (
     TradeUpdate,
     TradeUpdateSink,
 )
-from trading.domain import Holding, holding_after_fill
+from trading.domain import (
+    Holding,
+    fill_qty_within_hold,
+    holding_after_fill,
+    order_reservation,
+)
 from trading.enums import TERMINAL_ORDER_STATUSES, OrderSide, OrderStatus, OrderType
 from trading.models import Instrument, SimulatedOrder, SimulatedPosition
-from trading.money import to_avg_price
+from trading.money import ZERO, to_avg_price
 
 
 def to_broker_order(order: SimulatedOrder) -> BrokerOrder:
@@ -71,23 +76,23 @@ def _move_venue_position(order: SimulatedOrder, qty: Decimal, price: Decimal) ->
         )
 
 
-def _execute(
-    order: SimulatedOrder, price: Decimal, max_fill_qty: Decimal, now: datetime
-) -> TradeUpdate:
-    """Fill as much of the order as the displayed liquidity allows, at `price`."""
-    qty = min(order.qty - order.filled_qty, max_fill_qty)
-    previous_notional = order.filled_qty * (order.filled_avg_price or Decimal("0"))
+def _venue_position_qty(order: SimulatedOrder) -> Decimal:
+    held = SimulatedPosition.objects.filter(account_id=order.account_id, symbol=order.symbol)
+    return next(iter(held.values_list("qty", flat=True)), ZERO)
+
+
+def _fill(order: SimulatedOrder, qty: Decimal, price: Decimal, now: datetime) -> TradeUpdate:
+    position_before = _venue_position_qty(order)
+    previous_notional = order.filled_qty * (order.filled_avg_price or ZERO)
     order.filled_qty += qty
     order.filled_avg_price = to_avg_price((previous_notional + qty * price) / order.filled_qty)
+    order.buying_power_used += order_reservation(order.side, qty, price, position_before)
     order.executions += 1
     filled = order.filled_qty == order.qty
     order.status = OrderStatus.FILLED if filled else OrderStatus.PARTIALLY_FILLED
     order.updated_at = now
     order.save()
     _move_venue_position(order, qty, price)
-    position = SimulatedPosition.objects.filter(
-        account_id=order.account_id, symbol=order.symbol
-    ).first()
     return TradeUpdate(
         event="fill" if filled else "partial_fill",
         order=to_broker_order(order),
@@ -95,8 +100,47 @@ def _execute(
         execution_id=f"{order.broker_order_id}-{order.executions}",
         price=price,
         qty=qty,
-        position_qty=position.qty if position else Decimal("0"),
+        position_qty=_venue_position_qty(order),
     )
+
+
+def _cancel_unaffordable_rest(order: SimulatedOrder, price: Decimal, now: datetime) -> TradeUpdate:
+    left = (order.buying_power_hold or ZERO) - order.buying_power_used
+    unfilled = order.qty - order.filled_qty
+    order.status = OrderStatus.CANCELED
+    order.updated_at = now
+    order.save(update_fields=["status", "updated_at"])
+    reason = (
+        f"Canceled with {unfilled.normalize():f} unfilled: at ${price:,} they would cost more "
+        f"than the ${left:,} of buying power the order still held."
+    )
+    return TradeUpdate("canceled", to_broker_order(order), now, reason=reason)
+
+
+def _execute(
+    order: SimulatedOrder, price: Decimal, max_fill_qty: Decimal, now: datetime
+) -> list[TradeUpdate]:
+    """Fill as much of the order as the displayed liquidity allows, at `price`.
+
+    Like a broker holding buying power, never beyond the order's hold: the part the hold
+    cannot pay for at this price is canceled, and the trader told why.
+    """
+    qty = min(order.qty - order.filled_qty, max_fill_qty)
+    capped = False
+    if order.buying_power_hold is not None:
+        within = fill_qty_within_hold(
+            order.side,
+            qty,
+            price,
+            _venue_position_qty(order),
+            order.buying_power_hold - order.buying_power_used,
+            whole_shares=order.qty == order.qty.to_integral_value(),
+        )
+        capped, qty = within < qty, within
+    updates = [_fill(order, qty, price, now)] if qty > 0 else []
+    if capped:
+        updates.append(_cancel_unaffordable_rest(order, price, now))
+    return updates
 
 
 def match_orders(
@@ -110,8 +154,10 @@ def match_orders(
     for order in orders:
         if order.status in TERMINAL_ORDER_STATUSES or not _is_marketable(order, price):
             continue
-        sink(order.account_id, _execute(order, price, max_fill_qty, timezone.now()))
-        executions += 1
+        updates = _execute(order, price, max_fill_qty, timezone.now())
+        for update in updates:
+            sink(order.account_id, update)
+        executions += sum(update.execution_id is not None for update in updates)
     return executions
 
 
@@ -165,6 +211,7 @@ class SimulatedGateway:
                         time_in_force=request.time_in_force,
                         qty=request.qty,
                         limit_price=request.limit_price,
+                        buying_power_hold=request.buying_power_hold,
                         status=OrderStatus.NEW,
                         submitted_at=now,
                         updated_at=now,
