@@ -47,11 +47,20 @@ function drawChart(svg, points, key) {
   const step = values.length > 1 ? width / (values.length - 1) : width;
   const coords = [];
   values.forEach((v, i) => {
-    if (v !== null) coords.push(`${(i * step).toFixed(1)},${(height - 4 - (v / max) * (height - 16)).toFixed(1)}`);
+    // The top 16 px are the label's.
+    if (v !== null) coords.push(`${(i * step).toFixed(1)},${(height - 4 - (v / max) * (height - 20)).toFixed(1)}`);
   });
   const ns = "http://www.w3.org/2000/svg";
   const line = document.createElementNS(ns, "polyline");
   line.setAttribute("points", coords.join(" "));
+  // The newest point as a dot: with a single sample there is no line to draw yet.
+  const dot = document.createElementNS(ns, "circle");
+  if (coords.length) {
+    const [x, y] = coords[coords.length - 1].split(",");
+    dot.setAttribute("cx", x);
+    dot.setAttribute("cy", y);
+    dot.setAttribute("r", "2.5");
+  }
   const label = document.createElementNS(ns, "text");
   label.setAttribute("x", "2");
   label.setAttribute("y", "10");
@@ -59,7 +68,7 @@ function drawChart(svg, points, key) {
   label.textContent = known.length
     ? `max ${max.toLocaleString("en-US")} · now ${last.toLocaleString("en-US")} · ${values.length} min`
     : "no samples yet (one a minute)";
-  svg.replaceChildren(line, label);
+  svg.replaceChildren(line, dot, label);
   svg.dataset.points = String(known.length);
 }
 
