@@ -46,7 +46,8 @@ def test_stats_panel_counts_the_open_page(open_page, live: LiveServer) -> None:
     expect(admin.locator('[data-table="channels"]')).to_contain_text("positions")
     expect(admin.locator('[data-table="processes"]')).to_have_attribute("data-count", "1")
     latency = admin.locator('[data-stat="latency.p95"]')
-    expect(latency).not_to_have_text("–", timeout=10_000)  # the snapshot's frames are timed
+    no_value = "\u2013"  # the panel's en dash for "no number yet"
+    expect(latency).not_to_have_text(no_value, timeout=10_000)  # snapshots are timed frames
     # Refreshed every 5 s: a second page shows up without a reload.
     second = open_page()
     go_live(second, live)
@@ -84,7 +85,8 @@ def test_test_trade_and_price_nudge_show_on_the_traders_page(
     expect(admin.locator(".messagelist")).to_contain_text("MSFT moved +10")
     trader_page.wait_for_function(
         """([before]) => {
-          const cell = document.querySelector('tr[data-symbol="MSFT"] [data-field="current_price"]');
+          const row = document.querySelector('tr[data-symbol="MSFT"]');
+          const cell = row.querySelector('[data-field="current_price"]');
           return Number(cell.textContent.replace(/[^0-9.]/g, "")) > Number(before) * 1.05;
         }""",
         arg=[str(before)],
