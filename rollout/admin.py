@@ -7,10 +7,19 @@ from rollout.models import Flag
 
 
 @admin.register(Flag)
-class RolloutFlagAdmin(FlagAdmin):  # type: ignore[misc]  # waffle's admin is untyped
+class RolloutFlagAdmin(FlagAdmin):
     """Everyone = No is the kill switch; open sockets follow a change within seconds."""
 
-    list_display = ("name", "everyone", "percent", "superusers", "staff", "note", "modified")
+    list_display = (
+        "name",
+        "everyone",
+        "percent",
+        "superusers",
+        "staff",
+        "authenticated",
+        "note",
+        "modified",
+    )
     fieldsets = (
         (None, {"fields": ("name", "note")}),
         (
