@@ -7,5 +7,9 @@ def channel_group(user_id: int, channel: str) -> str:
 
 
 def control_group(user_id: int) -> str:
-    """Every socket of a user listens here for logout and rollout changes."""
+    """Every socket of a user listens here for session revocations (logout, deactivation).
+
+    Rollout changes do not come this way: each server process polls the flag
+    (realtime/rollout_watch.py), so a lost message cannot keep a socket streaming.
+    """
     return f"portfolio.user.{user_id}.control"

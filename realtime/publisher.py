@@ -83,7 +83,7 @@ class Publisher:
         self._ensure_loop().call_soon_threadsafe(self._accept, user_id, event, coalesce)
 
     def publish_control(self, user_id: int, payload: dict[str, Any]) -> None:
-        """Tell every socket of a user something (logout, rollout change)."""
+        """Tell every socket of a user something (a revoked session: logout, deactivation)."""
         message = {"type": CONTROL_MESSAGE_TYPE, **payload}
         self._ensure_loop().call_soon_threadsafe(self._enqueue, control_group(user_id), message)
 
