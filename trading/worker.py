@@ -14,6 +14,7 @@ from trading.broker.types import (
     OrderRequest,
 )
 from trading.enums import TERMINAL_ORDER_STATUSES, JobKind, OrderStatus
+from trading.metrics import ORDER_JOBS
 from trading.models import Order, OrderJob
 from trading.services.common import connections_recycle
 from trading.services.gateways import gateway_for_account
@@ -100,15 +101,21 @@ def job_execute(job: OrderJob) -> None:
 
 def job_run(job: OrderJob, *, worker_id: str) -> None:
     """Execute a job and record its outcome: done, retried later, or failed."""
+    ORDER_JOBS.labels(kind=job.kind, outcome=_job_run(job, worker_id=worker_id)).inc()
+
+
+def _job_run(job: OrderJob, *, worker_id: str) -> str:
     try:
         job_execute(job)
     except LeaseLost as lost:
         # Paused past the lease (GC, a slow broker): another claim owns the job and will
         # reconcile with the broker. Whatever this run learned is dropped, not applied.
         logger.warning("%s; %s applied nothing", lost, worker_id)
+        return "lease_lost"
     except BrokerUnavailable as error:
         logger.warning("job %s: broker unavailable (%s); will retry", job.pk, error)
         job_retry(job, worker_id=worker_id, error=str(error))
+        return "retry"
     except BrokerAuthError as error:
         if job.kind == JobKind.SUBMIT:
             try:
@@ -119,13 +126,15 @@ def job_run(job: OrderJob, *, worker_id: str) -> None:
                 )
             except LeaseLost as lost:
                 logger.warning("%s; %s applied nothing", lost, worker_id)
-                return
+                return "lease_lost"
         job_fail(job, error=str(error), worker_id=worker_id)
+        return "failed"
     except Exception as error:
         logger.exception("job %s crashed; will retry", job.pk)
         job_retry(job, worker_id=worker_id, error=f"{type(error).__name__}: {error}")
-    else:
-        job_complete(job, worker_id=worker_id)
+        return "retry"
+    job_complete(job, worker_id=worker_id)
+    return "done"
 
 
 def run_worker(

@@ -3,9 +3,11 @@
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import make_user
@@ -66,3 +68,17 @@ def documented_metric_names() -> set[str]:
     text = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
     section = text.split("## Metrics", 1)[1].split("\n## ", 1)[0]
     return set(re.findall(r"^\| `(portfolio_\w+)`", section, flags=re.MULTILINE))
+
+
+def test_job_outcomes_and_submit_to_fill_latency(
+    account: BrokerAccount, work_queue: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    done = {"kind": "submit", "outcome": "done"}
+    jobs_before = REGISTRY.get_sample_value("portfolio_order_jobs_total", done) or 0.0
+    fills_before = REGISTRY.get_sample_value("portfolio_order_submit_to_fill_seconds_count") or 0.0
+    with django_capture_on_commit_callbacks(execute=True):  # the latency is observed on commit
+        order_submit(account=account, symbol="AAPL", side="buy", qty=Decimal("1"), type="market")
+        work_queue()
+    assert REGISTRY.get_sample_value("portfolio_order_jobs_total", done) == jobs_before + 1
+    fills_after = REGISTRY.get_sample_value("portfolio_order_submit_to_fill_seconds_count")
+    assert fills_after == fills_before + 1

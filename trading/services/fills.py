@@ -4,6 +4,7 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from trading import signals
 from trading.broker.types import TradeUpdate
@@ -16,6 +17,7 @@ from trading.domain import (
     order_reservation,
 )
 from trading.enums import TERMINAL_ORDER_STATUSES, BrokerProvider, OrderStatus, StreamChannel
+from trading.metrics import SUBMIT_TO_FILL
 from trading.models import BrokerAccount, Fill, Instrument, Order, Position
 from trading.money import ZERO, to_avg_price
 from trading.services.accounts import account_refresh
@@ -116,6 +118,10 @@ def _apply_fill(
         qty=qty,
         price=price,
         executed_at=update.timestamp,
+    )
+    submitted_at = order.submitted_at
+    transaction.on_commit(
+        lambda: SUBMIT_TO_FILL.observe(max((timezone.now() - submitted_at).total_seconds(), 0.0))
     )
     if order.status in TERMINAL_ORDER_STATUSES:
         # The broker executed an order we had ended: its fill moved real money and stands.
