@@ -80,6 +80,26 @@ def holding_after_fill(
     return Holding(qty=new_qty, avg_entry_price=price, lastday_price=price)
 
 
+def realized_pl_of_fill(
+    holding: Holding | None, side: str, fill_qty: Decimal, price: Decimal
+) -> Decimal:
+    """P&L that one execution locks in: what it closes of the position, against its entry.
+
+    Selling out of a long realizes (price - entry) per share, buying back a short
+    (entry - price); an execution that only opens or adds realizes nothing.
+    """
+    if holding is None or holding.qty == 0:
+        return ZERO
+    delta = signed_qty(side, fill_qty)
+    if (holding.qty > 0) == (delta > 0):
+        return ZERO
+    closed = min(abs(delta), abs(holding.qty))
+    per_share = (
+        price - holding.avg_entry_price if holding.qty > 0 else holding.avg_entry_price - price
+    )
+    return to_money(closed * per_share)
+
+
 def cash_after_fill(cash: Decimal, side: str, fill_qty: Decimal, price: Decimal) -> Decimal:
     """Buying pays the notional, selling (long or short) receives it; settled in cents."""
     notional = to_money(fill_qty * price)

@@ -139,6 +139,8 @@ ACCOUNT = AccountData(
     short_market_value=Decimal("0.00"),
     day_pl=Decimal("15.00"),
     day_pl_pct=Decimal("0.000150"),
+    realized_pl=Decimal("125.40"),
+    realized_pl_today=Decimal("0.00"),
 )
 
 ALL_CHANNELS: list[Any] = ["positions", "orders", "account"]

@@ -59,6 +59,8 @@ _ACCOUNT_DECIMALS = (
     "buying_power",
     "long_market_value",
     "short_market_value",
+    "realized_pl",
+    "realized_pl_today",
 )
 
 

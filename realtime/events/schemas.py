@@ -86,6 +86,8 @@ class AccountData(Schema):
     short_market_value: Decimal
     day_pl: Decimal
     day_pl_pct: Decimal
+    realized_pl: Decimal
+    realized_pl_today: Decimal
 
 
 class FillData(Schema):

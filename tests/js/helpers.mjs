@@ -171,6 +171,8 @@ export function account(overrides = {}) {
     short_market_value: "0.00",
     day_pl: "100.00",
     day_pl_pct: "0.050000",
+    realized_pl: "0.00",
+    realized_pl_today: "0.00",
     ...overrides,
   };
 }

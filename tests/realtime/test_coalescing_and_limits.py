@@ -41,6 +41,8 @@ def account(seq: int, equity: str) -> AccountUpdate:
         short_market_value=D("0"),
         day_pl=D("0"),
         day_pl_pct=D("0"),
+        realized_pl=D("0"),
+        realized_pl_today=D("0"),
     )
     return AccountUpdate(seq=seq, ts=TS, data=data)
 

@@ -39,6 +39,8 @@ def test_money_serializes_as_decimal_strings() -> None:
         short_market_value=Decimal("0.00"),
         day_pl=Decimal("-1.05"),
         day_pl_pct=Decimal("0.000123"),
+        realized_pl=Decimal("-12.50"),
+        realized_pl_today=Decimal("0.00"),
     )
     dumped = data.model_dump(mode="json")
     assert dumped["cash"] == "98000.00"

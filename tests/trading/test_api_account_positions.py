@@ -20,6 +20,8 @@ ACCOUNT_FIELDS = {
     "short_market_value",
     "day_pl",
     "day_pl_pct",
+    "realized_pl",
+    "realized_pl_today",
     "provider",
     "is_live",
     "trading_day",

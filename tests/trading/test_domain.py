@@ -15,6 +15,7 @@ from trading.domain import (
     marks_for,
     order_hold,
     order_reservation,
+    realized_pl_of_fill,
     signed_qty,
 )
 from trading.money import ratio, to_avg_price, to_money, to_qty
@@ -301,3 +302,19 @@ def test_fill_within_hold_caps_what_opens_and_lets_what_closes_through():
     assert (
         fill_qty_within_hold("sell", D("50"), D("10.00"), D("0"), D("0.00"), whole_shares=True) == 0
     )
+
+
+@pytest.mark.parametrize(
+    ("holding", "side", "qty", "price", "expected"),
+    [
+        (None, "buy", "5", "10", "0"),  # opening realizes nothing
+        (Holding(D("10"), D("100"), D("100")), "buy", "5", "90", "0"),  # adding
+        (Holding(D("10"), D("100"), D("100")), "sell", "4", "110.005", "40.02"),  # cents, half even
+        (Holding(D("10"), D("100"), D("100")), "sell", "15", "90", "-100.00"),  # flip: 10 close
+        (Holding(D("-10"), D("50"), D("50")), "buy", "10", "40", "100.00"),  # cover a short
+        (Holding(D("-10"), D("50"), D("50")), "buy", "3", "55", "-15.00"),
+        (Holding(D("0.5"), D("200"), D("200")), "sell", "0.5", "201", "0.50"),  # fractional
+    ],
+)
+def test_realized_pl_of_fill(holding, side, qty, price, expected):
+    assert realized_pl_of_fill(holding, side, D(qty), D(price)) == D(expected)

@@ -301,6 +301,7 @@ def test_short_sell_then_cover(account):
     account.refresh_from_db()
     assert position(account, "TSLA") is None
     assert account.cash == D("100100.00")  # 102500 - 2400: 100 gained
+    assert (account.realized_pl, account.realized_pl_today) == (D("100.00"), D("100.00"))
     assert account.equity == D("100100.00")
     assert account.buying_power == D("100100.00")
     assert account.short_market_value == D("0.00")
@@ -319,6 +320,7 @@ def test_flip_long_to_short_through_one_order(account):
     assert pos.unrealized_pl == D("0.00")
     assert account.cash == D("101150.00")  # 100000 - 2000 + 3150
     assert account.equity == D("100100.00")  # 101150 - 1050: the long's 100 profit realised
+    assert account.realized_pl == D("100.00")  # the 10 closed; the 5 opened short realize nothing
     assert account.buying_power == D("99050.00")  # 101150 - 1050 x 2
 
 
@@ -331,3 +333,38 @@ def test_fills_touch_only_their_account(account, other_account):
     mine, theirs = position(account, "AAPL"), position(other_account, "AAPL")
     assert mine is not None and theirs is not None
     assert (mine.qty, theirs.qty) == (D("1"), D("-1"))
+
+
+def test_realized_pl_of_partial_closes_at_the_entry_price(account):
+    set_price("AAPL", "200.00")
+    fill_all(account, "AAPL", "buy", "3", "200.00")
+    fill_all(account, "AAPL", "buy", "1", "201.00")  # entry 200.25
+    set_price("AAPL", "199.00")
+    order = submit(account, "AAPL", "sell", "4")
+    assert trade_update_apply(account.pk, update(order, "new"))
+    assert execute(account, order, "partial_fill", "p-1", "1", "199.00")
+    account.refresh_from_db()
+    assert account.realized_pl == D("-1.25")
+    assert execute(account, order, "fill", "p-2", "3", "203.10")
+    account.refresh_from_db()
+    assert account.realized_pl == D("7.30")  # -1.25 + 3 x 2.85
+    assert position(account, "AAPL") is None
+
+
+def test_realized_pl_reaches_the_account_stream(account, django_capture_on_commit_callbacks):
+    from trading import signals
+
+    seen = []
+
+    def receiver(*, account, **_):
+        seen.append((account.realized_pl, account.realized_pl_today))
+
+    signals.account_changed.connect(receiver, dispatch_uid="test-realized")
+    try:
+        set_price("AAPL", "200.00")
+        fill_all(account, "AAPL", "buy", "2", "200.00")
+        with django_capture_on_commit_callbacks(execute=True):
+            fill_all(account, "AAPL", "sell", "2", "200.50")
+    finally:
+        signals.account_changed.disconnect(dispatch_uid="test-realized")
+    assert seen[-1] == (D("1.00"), D("1.00"))

@@ -38,6 +38,8 @@ class AccountSerializer(serializers.ModelSerializer[BrokerAccount]):
             "short_market_value",
             "day_pl",
             "day_pl_pct",
+            "realized_pl",
+            "realized_pl_today",
             "provider",
             "is_live",
             "trading_day",

@@ -39,6 +39,9 @@ class BrokerAccount(models.Model):
     buying_power = money_field()
     long_market_value = money_field()
     short_market_value = money_field()
+    # Locked in by closing fills (trading.domain.realized_pl_of_fill), at the entry price.
+    realized_pl = money_field(help_text="Realized P&L since the account opened.")
+    realized_pl_today = money_field(help_text="Realized P&L of the current trading day.")
     trading_day = models.DateField(null=True, blank=True)
 
     # Per-channel change counters, bumped in the same transaction as the change they

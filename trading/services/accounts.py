@@ -67,8 +67,11 @@ def open_orders_exposure(
     return reserved, projected
 
 
-def account_refresh(account: BrokerAccount, *, cause: str = CAUSE_TRADE) -> bool:
-    """Recompute equity and buying power from the books; emit `account_changed` if they moved.
+def account_refresh(
+    account: BrokerAccount, *, cause: str = CAUSE_TRADE, force: bool = False
+) -> bool:
+    """Recompute equity and buying power from the books; emit `account_changed` if they moved
+    (or, with `force`, because the caller changed other fields, such as realized P&L).
 
     The caller holds the account lock (see services.common.account_lock).
     """
@@ -83,7 +86,7 @@ def account_refresh(account: BrokerAccount, *, cause: str = CAUSE_TRADE) -> bool
     account.buying_power = buying_power(
         account.cash, short_value, open_orders_exposure(account, position_qty)[0]
     )
-    if tuple(getattr(account, f) for f in _BALANCE_FIELDS) == before:
+    if tuple(getattr(account, f) for f in _BALANCE_FIELDS) == before and not force:
         return False
     account.save(update_fields=[*_BALANCE_FIELDS, "updated_at"])
     emit(account, StreamChannel.ACCOUNT, signals.account_changed, account=account, cause=cause)

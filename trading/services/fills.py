@@ -15,6 +15,7 @@ from trading.domain import (
     holding_after_fill,
     order_hold,
     order_reservation,
+    realized_pl_of_fill,
 )
 from trading.enums import TERMINAL_ORDER_STATUSES, BrokerProvider, OrderStatus, StreamChannel
 from trading.metrics import SUBMIT_TO_FILL
@@ -157,12 +158,15 @@ def _apply_fill(
     after = holding_after_fill(holding, order.side, qty, price)
     current = _mark_price(account, order.symbol, price)
     account.cash = cash_after_fill(account.cash, order.side, qty, price)
-    account.save(update_fields=["cash", "updated_at"])
+    realized = realized_pl_of_fill(holding, order.side, qty, price)
+    account.realized_pl += realized
+    account.realized_pl_today += realized
+    account.save(update_fields=["cash", "realized_pl", "realized_pl_today", "updated_at"])
 
     emit(account, StreamChannel.ORDERS, signals.trade_executed, fill=fill, order=order)
     emit(account, StreamChannel.ORDERS, signals.order_updated, order=order)
     position_write(account, order.symbol, after, current)
-    account_refresh(account)
+    account_refresh(account, force=bool(realized))
 
 
 def trade_update_apply(account_id: int, update: TradeUpdate) -> bool:

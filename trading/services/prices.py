@@ -9,6 +9,7 @@ from django.db.models import F
 from trading import signals
 from trading.enums import BrokerProvider, StreamChannel
 from trading.models import BrokerAccount, Instrument, Position
+from trading.money import ZERO
 from trading.services.accounts import MARKET_TIMEZONE, account_refresh
 from trading.services.common import CAUSE_DAY_ROLL, CAUSE_PRICE, account_lock, emit
 from trading.services.positions import position_mark
@@ -82,8 +83,11 @@ def trading_day_roll(*, today: date) -> int:
                     cause=CAUSE_DAY_ROLL,
                 )
             account.last_equity = account.equity
+            account.realized_pl_today = ZERO
             account.trading_day = today
-            account.save(update_fields=["last_equity", "trading_day", "updated_at"])
+            account.save(
+                update_fields=["last_equity", "realized_pl_today", "trading_day", "updated_at"]
+            )
             emit(
                 account,
                 StreamChannel.ACCOUNT,

@@ -30,7 +30,7 @@ export const POSITION_FIELDS = [
   "lastday_price",
 ];
 export const ORDER_FIELDS = ["status", "qty", "filled_qty", "filled_avg_price", "limit_price", "symbol", "side", "type"];
-export const ACCOUNT_FIELDS = ["equity", "last_equity", "cash", "buying_power", "day_pl", "day_pl_pct"];
+export const ACCOUNT_FIELDS = ["equity", "last_equity", "cash", "buying_power", "day_pl", "day_pl_pct", "realized_pl", "realized_pl_today"];
 
 export function isOpenOrder(order) {
   return !TERMINAL_ORDER_STATUSES.has(order.status);

@@ -80,6 +80,8 @@ const ACCOUNT = {
   short_market_value: decimal,
   day_pl: decimal,
   day_pl_pct: decimal,
+  realized_pl: decimal,
+  realized_pl_today: decimal,
 };
 
 function fields(data, spec, what) {
