@@ -2,6 +2,8 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
@@ -9,7 +11,17 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from trading.enums import OPEN_ORDER_STATUSES, JobStatus, StreamChannel
-from trading.models import BrokerAccount, Fill, Instrument, Order, OrderJob, Position
+from trading.models import (
+    BrokerAccount,
+    EquityPoint,
+    Fill,
+    Instrument,
+    Order,
+    OrderJob,
+    Position,
+)
+from trading.money import ratio, to_money
+from trading.services.accounts import MARKET_TIMEZONE
 
 ORDER_STATUS_FILTERS = ("open", "closed", "all")
 
@@ -107,4 +119,52 @@ def order_queue_stats() -> OrderQueueStats:
         running=counts.get(JobStatus.RUNNING, 0),
         failed=counts.get(JobStatus.FAILED, 0),
         oldest_queued_age_seconds=age,
+    )
+
+
+HISTORY_PERIODS = {"1D": None, "1W": timedelta(days=7)}
+HISTORY_TIMEFRAMES = {"1Min": 60, "5Min": 300, "15Min": 900, "1H": 3600}
+
+
+@dataclass(frozen=True)
+class AccountHistory:
+    """Alpaca's portfolio-history shape: parallel lists, oldest first."""
+
+    timestamp: list[int]
+    equity: list[Decimal]
+    profit_loss: list[Decimal]
+    profit_loss_pct: list[Decimal]
+    base_value: Decimal
+    timeframe: str
+
+
+def account_history_get(
+    *, account: BrokerAccount, period: str, timeframe: str, now: datetime
+) -> AccountHistory:
+    """Equity over `period` (1D: since the trading day began in New York; 1W: seven days),
+    the last sample of each `timeframe` bucket, then the current equity as the last point.
+    P&L is against `last_equity`, the equity at the start of the trading day."""
+    span = HISTORY_PERIODS[period]
+    if span is None:
+        day = now.astimezone(MARKET_TIMEZONE).date()
+        since = datetime.combine(day, time.min, tzinfo=MARKET_TIMEZONE)
+    else:
+        since = now - span
+    step = HISTORY_TIMEFRAMES[timeframe]
+    buckets: dict[int, Decimal] = {}
+    points = EquityPoint.objects.filter(account=account, at__gte=since, at__lte=now)
+    for at, sampled in points.order_by("at").values_list("at", "equity"):
+        stamp = int(at.timestamp())
+        buckets[stamp - stamp % step] = sampled  # the bucket's last sample wins
+    buckets[int(now.timestamp())] = account.equity
+    base = account.last_equity
+    stamps = sorted(buckets)
+    equity = [buckets[s] for s in stamps]
+    return AccountHistory(
+        timestamp=stamps,
+        equity=equity,
+        profit_loss=[to_money(e - base) for e in equity],
+        profit_loss_pct=[ratio(e - base, base) for e in equity],
+        base_value=base,
+        timeframe=timeframe,
     )

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from trading.enums import OrderSide, OrderType, PositionSide, TimeInForce
 from trading.models import BrokerAccount, Fill, Order, Position
 from trading.money import MAX_LIMIT_PRICE, PRICE_DIGITS, QTY_DIGITS
-from trading.selectors import ORDER_STATUS_FILTERS
+from trading.selectors import HISTORY_PERIODS, HISTORY_TIMEFRAMES, ORDER_STATUS_FILTERS
 from trading.services.orders import MAX_ORDER_QTY
 
 # --- Output -----------------------------------------------------------------------------------
@@ -137,7 +137,41 @@ class PortfolioSnapshotSerializer(serializers.Serializer[Any]):
         return bool(self.context["realtime_enabled"])
 
 
+class AccountHistorySerializer(serializers.Serializer[Any]):
+    """Intraday equity in the shape of Alpaca's portfolio history; decimals as strings."""
+
+    timestamp = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Epoch seconds (UTC), oldest first."
+    )
+    equity = serializers.ListField(child=serializers.DecimalField(max_digits=15, decimal_places=2))
+    profit_loss = serializers.ListField(
+        child=serializers.DecimalField(max_digits=15, decimal_places=2),
+        help_text="equity - base_value.",
+    )
+    profit_loss_pct = serializers.ListField(
+        child=serializers.DecimalField(max_digits=14, decimal_places=6),
+        help_text="profit_loss / base_value as a fraction.",
+    )
+    base_value = serializers.DecimalField(
+        max_digits=15, decimal_places=2, help_text="Equity at the start of the trading day."
+    )
+    timeframe = serializers.CharField()
+
+
 # --- Input ------------------------------------------------------------------------------------
+
+
+class AccountHistoryFilterSerializer(serializers.Serializer[dict[str, str]]):
+    """Query parameters of the account history."""
+
+    period = serializers.ChoiceField(
+        choices=list(HISTORY_PERIODS),
+        default="1D",
+        help_text="1D: since the trading day began (New York); 1W: the last seven days.",
+    )
+    timeframe = serializers.ChoiceField(
+        choices=list(HISTORY_TIMEFRAMES), default="1Min", help_text="The spacing of the points."
+    )
 
 
 class OrderListFilterSerializer(serializers.Serializer[dict[str, str]]):
@@ -227,6 +261,13 @@ class OrderCreateErrorSerializer(serializers.Serializer[dict[str, Any]]):
     time_in_force = serializers.ListField(child=serializers.CharField(), required=False)
     client_order_id = serializers.ListField(child=serializers.CharField(), required=False)
     detail = serializers.CharField(required=False)
+
+
+class AccountHistoryErrorSerializer(serializers.Serializer[dict[str, Any]]):
+    """An invalid `period` or `timeframe`."""
+
+    period = serializers.ListField(child=serializers.CharField(), required=False)
+    timeframe = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class OrderListErrorSerializer(serializers.Serializer[dict[str, Any]]):

@@ -6,6 +6,7 @@ from trading.api import views
 
 urlpatterns = [
     path("account/", views.AccountApi.as_view(), name="api-account"),
+    path("account/history/", views.AccountHistoryApi.as_view(), name="api-account-history"),
     path("positions/", views.PositionListApi.as_view(), name="api-positions"),
     path("orders/", views.OrderListApi.as_view(), name="api-orders"),
     path("orders/<uuid:id>/", views.OrderDetailApi.as_view(), name="api-order-detail"),

@@ -3,6 +3,7 @@
 import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated
@@ -15,6 +16,9 @@ from rest_framework.views import APIView
 from rollout.gate import realtime_enabled_for
 from trading.api.errors import NoBrokerAccount, OrderNotFound, domain_error_to_api
 from trading.api.serializers import (
+    AccountHistoryErrorSerializer,
+    AccountHistoryFilterSerializer,
+    AccountHistorySerializer,
     AccountSerializer,
     ErrorSerializer,
     OrderCreateErrorSerializer,
@@ -28,6 +32,7 @@ from trading.api.serializers import (
 from trading.models import BrokerAccount, Order
 from trading.selectors import (
     account_get_for_user,
+    account_history_get,
     order_get,
     order_list,
     portfolio_snapshot_get,
@@ -157,6 +162,27 @@ class OrderDetailApi(APIView):
         except DomainError as error:
             raise domain_error_to_api(error) from error
         return Response(OrderSerializer(order).data, status=status.HTTP_202_ACCEPTED)
+
+
+class AccountHistoryApi(APIView):
+    @extend_schema(
+        parameters=[AccountHistoryFilterSerializer],
+        responses={
+            200: AccountHistorySerializer,
+            400: OpenApiResponse(
+                AccountHistoryErrorSerializer, description="Invalid period or timeframe."
+            ),
+            403: FORBIDDEN,
+            404: NO_ACCOUNT,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """Equity through the day (one point a minute, recorded server-side) and now."""
+        account = request_account(request)
+        filters = AccountHistoryFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        history = account_history_get(account=account, now=timezone.now(), **filters.validated_data)
+        return Response(AccountHistorySerializer(history).data)
 
 
 class PortfolioSnapshotApi(APIView):

@@ -12,6 +12,7 @@ from trading.broker.simulated.venue import match_symbol
 from trading.models import Instrument
 from trading.services.accounts import trading_day_today
 from trading.services.common import connections_recycle
+from trading.services.equity_history import EquityRecorder
 from trading.services.fills import trade_update_apply
 from trading.services.gateways import simulated_max_fill_qty
 from trading.services.prices import price_apply, trading_day_roll
@@ -62,9 +63,11 @@ def run_market(*, stop: threading.Event, interval_seconds: float | None = None) 
     logger.info(
         "simulated market: %d symbols, a tick every %.2fs", len(market.feed.prices), interval
     )
+    recorder = EquityRecorder()
     while not stop.wait(interval):
         try:
             connections_recycle()
             market_tick(market)
+            recorder.tick(timezone.now())
         except Exception:
             logger.exception("simulated market tick failed; continuing")
