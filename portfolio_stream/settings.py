@@ -1,11 +1,13 @@
-"""Django settings, read from the environment; the defaults give the embedded mode."""
+"""Django settings, read from the environment: DEBUG only on request, services only from URLs."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 import django_stubs_ext
+from csp.constants import NONE, SELF, UNSAFE_HASHES
 
 from portfolio_stream.env import env_bool, env_float, env_int, env_list, env_str
 
@@ -17,7 +19,9 @@ VAR_DIR = Path(env_str("PORTFOLIO_VAR_DIR", str(BASE_DIR / "var")))
 # SQLite's database and the test databases live here; a fresh clone has no var/ yet.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env_bool("DJANGO_DEBUG", default=True)
+# Off unless asked for: a bare `daphne portfolio_stream.asgi:application` is production.
+# `make run` and the test settings (portfolio_stream/settings_dev.py) turn it on.
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
 if DEBUG:
     # Only the embedded/development mode may run on a key everybody can read.
@@ -25,10 +29,33 @@ if DEBUG:
 else:
     SECRET_KEY = env_str("DJANGO_SECRET_KEY")
     if not SECRET_KEY:
-        raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+        raise RuntimeError(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (production). "
+            "For development set DJANGO_DEBUG=1, as `make run` does."
+        )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# --- HTTPS (docs/deployment.md) ----------------------------------------------------------------
+# Production is served over HTTPS by a TLS proxy (deploy/nginx.conf.example) in front of the
+# daphne processes. DJANGO_HTTPS=0 serves plain HTTP with DEBUG off (`make staging`, locally).
+HTTPS = env_bool("DJANGO_HTTPS", default=not DEBUG)
+if HTTPS:
+    # The proxy sets X-Forwarded-Proto on every request, overwriting the client's; daphne
+    # must not be reachable without it, or a client could claim HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = HTTPS
+# Prometheus scrapes each daphne directly over plain HTTP (METRICS_ALLOWED_NETWORKS).
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+# A year, subdomains and preload by default; start lower (DJANGO_HSTS_SECONDS=3600) on a
+# domain whose other hosts are not all on HTTPS yet. Preload only makes the domain eligible:
+# submitting it to the browsers' list is a separate, manual step.
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=True)
 
 INSTALLED_APPS = [
     "daphne",
@@ -47,10 +74,12 @@ INSTALLED_APPS = [
     "trading",
     "realtime",
     "operations",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -58,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "waffle.middleware.WaffleMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portfolio_stream.urls"
@@ -110,6 +141,7 @@ else:
     }
 
 REDIS_URL = env_str("REDIS_URL")
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -147,6 +179,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Login throttling (django-axes) -----------------------------------------------------------
+# The axes backend only refuses locked-out logins; ModelBackend does the authenticating.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Ten wrong passwords for one username from one address lock that pair out for 15 minutes
+# (HTTP 429), on the login page and the admin's alike; a success clears the count. Locking by
+# the pair keeps an attacker from locking a trader out from everywhere. The address is
+# REMOTE_ADDR, which daphne takes from the proxy's X-Forwarded-For (--proxy-headers).
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/portfolio/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -164,9 +211,39 @@ SERVE_STATIC = env_bool("SERVE_STATIC", default=DEBUG)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------------
+# Pages load only same-origin scripts (ES modules), styles, images and connections (the
+# socket: CSP's 'self' covers ws:/wss: of the page's own host). The inline code the templates
+# do have is allowed by its hash, one by one; tests/deploy/test_csp.py fails when a template
+# gains inline code that the policy does not cover. Prefer a stylesheet class to a new hash.
+CSP_INLINE_SCRIPT_HASHES = [
+    # templates/base.html: document.documentElement.classList.add("js");
+    "'sha256-WZRJfWvsnNCPcxzZwvyhovnZGqhZaC+8gPGPRbx6wTk='",
+]
+CSP_INLINE_STYLE_HASHES = [
+    # templates/admin/operations/test_trade.html: style="max-width: 40rem"
+    "'sha256-vxl3rVEg/5L5diM3l3K/LrZFBUjkdKkBygB/nBpdH8w='",
+    # templates/admin/operations/runbook.html: the <pre>'s style attribute
+    "'sha256-YWOCkygejOwvED2VQd3W31HkDTUivKYubKJ6CbTN1Os='",
+]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, *CSP_INLINE_SCRIPT_HASHES],
+        # 'unsafe-hashes' lets these hashes match style="" attributes too (those exact values).
+        "style-src": [SELF, UNSAFE_HASHES, *CSP_INLINE_STYLE_HASHES],
+        # data: for the favicon, an inline SVG.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
@@ -206,7 +283,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's default config gives "django" a console handler of its own in DEBUG, so
+        # every request error was printed twice (there and by root). Root prints it once.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # Failed logins and lockouts are warnings; its start banner and each success are not.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Trading -------------------------------------------------------------------------------
