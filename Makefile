@@ -1,10 +1,16 @@
 # Portfolio Stream: the developer's and CI's entry points.
 #
 #   make run      install, migrate, ensure the demo data, serve on http://127.0.0.1:$(PORT)
-#   make test     install, lint, then the whole suite on SQLite and again on PostgreSQL
+#   make test     install, lint, the staging smoke test, then the whole suite on SQLite and
+#                 again on PostgreSQL
 #   make lint     ruff check, ruff format --check, mypy
 #   make worker   run an order worker (distributed mode)
-#   make staging  every role in its own process, on PostgreSQL and Redis
+#   make staging  every role in its own process, DEBUG off, on PostgreSQL and Redis; runs the
+#                 smoke and load test across them (tests/staging) and stops them
+#   make staging-serve  the same processes, kept running on $(PORT) and $(PORT)+1
+#
+# DEBUG is off unless DJANGO_DEBUG=1 (production is the default); the development targets
+# below set it themselves, and pytest and mypy load portfolio_stream/settings_dev.py.
 #
 # Works on a fresh Debian machine: missing system packages (python3-venv, postgresql,
 # redis-server) are installed with apt-get by the scripts in scripts/.
@@ -23,10 +29,14 @@ PORT ?= 8000
 # Extra arguments for both pytest runs, e.g. `make test PYTEST_ARGS="-x -k queue"`.
 PYTEST_ARGS ?=
 
-.PHONY: var help install run migrate worker staging lint test browser-deps test-sqlite test-postgres clean distclean
+# The embedded/development mode, explicitly: DEBUG on, the development secret key.
+DEV := DJANGO_DEBUG=1
+
+.PHONY: var help install run migrate worker staging staging-serve lint test browser-deps \
+	test-staging test-sqlite test-postgres clean distclean
 
 help:
-	@echo "make run | test | lint | migrate | worker | install | clean | distclean"
+	@echo "make run | test | lint | migrate | worker | staging | staging-serve | install | clean | distclean"
 
 # --- Installation -------------------------------------------------------------------------
 
@@ -46,18 +56,22 @@ var:
 # --- Running ------------------------------------------------------------------------------
 
 migrate: install | var
-	@$(BIN)/python manage.py migrate --noinput
+	@$(DEV) $(BIN)/python manage.py migrate --noinput
 
 run: migrate
-	@$(BIN)/python manage.py ensure_demo_data
-	@PORT=$(PORT) $(BIN)/python manage.py serve
+	@$(DEV) $(BIN)/python manage.py ensure_demo_data
+	@$(DEV) PORT=$(PORT) $(BIN)/python manage.py serve
 
 worker: migrate
-	@$(BIN)/python manage.py run_order_worker
+	@$(DEV) $(BIN)/python manage.py run_order_worker
 
-# The production topology locally: every role its own process, on PostgreSQL and Redis.
+# The production topology locally: every role its own process, DEBUG off, on PostgreSQL and
+# Redis (throwaway ones when none answers), checked end to end by tests/staging/smoke.py.
 staging: install | var
 	@scripts/staging.sh
+
+staging-serve: install | var
+	@PORT=$(PORT) scripts/staging.sh --serve
 
 # --- Checks -------------------------------------------------------------------------------
 
@@ -68,9 +82,14 @@ lint: install
 
 # The suite runs twice: on SQLite (the embedded mode's database) and on PostgreSQL
 # (production's; it exercises SELECT ... FOR UPDATE SKIP LOCKED and the psycopg pool).
-test: install lint browser-deps test-sqlite test-postgres
+# The staging smoke test runs first: pytest's summary stays the last word.
+test: install lint browser-deps test-staging test-sqlite test-postgres
 	@echo
-	@echo "All checks passed (lint, SQLite suite, PostgreSQL suite)."
+	@echo "All checks passed (lint, staging smoke test, SQLite suite, PostgreSQL suite)."
+
+test-staging: install | var
+	@scripts/timed.sh "staging: two daphnes, worker, market, sync, broker stream; smoke and load" \
+		scripts/staging.sh
 
 # The browser tests drive Debian's Chromium (installed with apt-get when missing).
 browser-deps:
