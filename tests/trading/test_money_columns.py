@@ -13,6 +13,7 @@ from tests.factories import set_price
 from tests.trading.order_api import with_csrf
 from trading.models import (
     BrokerAccount,
+    EquityPoint,
     Fill,
     Instrument,
     Order,
@@ -67,6 +68,7 @@ def make_row(model: type[models.Model], account: BrokerAccount) -> models.Model:
     builders: dict[type[models.Model], Callable[[], models.Model]] = {
         BrokerAccount: lambda: account,
         Instrument: lambda: Instrument.objects.get(symbol="AAPL"),
+        EquityPoint: lambda: EquityPoint.objects.create(account=account, at=now, equity=D("1")),
         Position: lambda: Position.objects.create(
             account=account,
             symbol="AAPL",

@@ -1,5 +1,6 @@
 """Account services: opening an account and keeping its balances consistent with its books."""
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -11,14 +12,14 @@ from django.utils import timezone
 from trading import signals
 from trading.domain import buying_power, signed_qty
 from trading.enums import OPEN_ORDER_STATUSES, BrokerProvider, StreamChannel
-from trading.models import BrokerAccount, Position
+from trading.models import BrokerAccount, Order, Position
 from trading.money import ZERO, to_money
 from trading.services.common import CAUSE_TRADE, emit
 
 MARKET_TIMEZONE = ZoneInfo("America/New_York")
 
 # Derived from cash and the books; cash itself is written only by the fill path.
-_BALANCE_FIELDS = (
+BALANCE_FIELDS = (
     "equity",
     "buying_power",
     "long_market_value",
@@ -48,23 +49,44 @@ def account_open_simulated(*, user: AbstractBaseUser, cash: Decimal) -> BrokerAc
 
 
 def open_orders_exposure(
-    account: BrokerAccount, position_qty: dict[str, Decimal]
+    account: BrokerAccount,
+    position_qty: dict[str, Decimal],
+    open_orders: Iterable[Order] | None = None,
 ) -> tuple[Decimal, dict[str, Decimal]]:
     """Buying power open orders still hold, and each symbol's quantity once they all fill.
 
     The projection takes orders oldest first, so two sells of a 10-share long cannot each
-    count as "covered" when a new order's hold is computed against it.
+    count as "covered" when a new order's hold is computed against it. `open_orders`, when
+    given, are the account's open orders in that order (read in bulk by the caller).
     """
     reserved = ZERO
     projected = dict(position_qty)
-    open_orders = account.orders.filter(status__in=OPEN_ORDER_STATUSES).order_by(
-        "submitted_at", "pk"
-    )
+    if open_orders is None:
+        open_orders = account.orders.filter(status__in=OPEN_ORDER_STATUSES).order_by(
+            "submitted_at", "pk"
+        )
     for order in open_orders:
         reserved += order.buying_power_left
         held = projected.get(order.symbol, ZERO)
         projected[order.symbol] = held + signed_qty(order.side, order.remaining_qty)
     return reserved, projected
+
+
+def balances_apply(
+    account: BrokerAccount, positions: Iterable[Position], open_orders: Iterable[Order]
+) -> bool:
+    """Set equity, market values and buying power from the books (no save); True if moved."""
+    held = list(positions)
+    long_value = sum((p.market_value for p in held if p.qty > 0), ZERO)
+    short_value = sum((p.market_value for p in held if p.qty < 0), ZERO)
+    position_qty = {p.symbol: p.qty for p in held}
+    before = tuple(getattr(account, f) for f in BALANCE_FIELDS)
+    account.long_market_value = to_money(long_value)
+    account.short_market_value = to_money(short_value)
+    account.equity = to_money(account.cash + long_value + short_value)
+    reserved = open_orders_exposure(account, position_qty, open_orders)[0]
+    account.buying_power = buying_power(account.cash, short_value, reserved)
+    return tuple(getattr(account, f) for f in BALANCE_FIELDS) != before
 
 
 def account_refresh(
@@ -76,18 +98,11 @@ def account_refresh(
     The caller holds the account lock (see services.common.account_lock).
     """
     positions = list(Position.objects.filter(account=account))
-    long_value = sum((p.market_value for p in positions if p.qty > 0), ZERO)
-    short_value = sum((p.market_value for p in positions if p.qty < 0), ZERO)
-    position_qty = {p.symbol: p.qty for p in positions}
-    before = tuple(getattr(account, f) for f in _BALANCE_FIELDS)
-    account.long_market_value = to_money(long_value)
-    account.short_market_value = to_money(short_value)
-    account.equity = to_money(account.cash + long_value + short_value)
-    account.buying_power = buying_power(
-        account.cash, short_value, open_orders_exposure(account, position_qty)[0]
+    open_orders = account.orders.filter(status__in=OPEN_ORDER_STATUSES).order_by(
+        "submitted_at", "pk"
     )
-    if tuple(getattr(account, f) for f in _BALANCE_FIELDS) == before and not force:
+    if not balances_apply(account, positions, list(open_orders)) and not force:
         return False
-    account.save(update_fields=[*_BALANCE_FIELDS, "updated_at"])
+    account.save(update_fields=[*BALANCE_FIELDS, "updated_at"])
     emit(account, StreamChannel.ACCOUNT, signals.account_changed, account=account, cause=cause)
     return True

@@ -44,10 +44,27 @@ def account_lock(account_id: int) -> BrokerAccount:
 
 def emit(account: BrokerAccount, channel: StreamChannel, signal: Signal, /, **payload: Any) -> int:
     """Assign the channel's next seq in this transaction and send `signal` after commit."""
+    seq = seq_next(account, channel)
+    BrokerAccount.objects.filter(pk=account.pk).update(**{_SEQ_FIELD[channel]: seq})
+    return emit_assigned(account, channel, signal, seq, **payload)
+
+
+def seq_next(account: BrokerAccount, channel: StreamChannel) -> int:
+    """Bump the channel's seq on the (locked) account object; the caller writes it."""
     field = _SEQ_FIELD[channel]
     seq = int(getattr(account, field)) + 1
     setattr(account, field, seq)
-    BrokerAccount.objects.filter(pk=account.pk).update(**{field: seq})
+    return seq
+
+
+def seq_fields(*channels: StreamChannel) -> list[str]:
+    return [_SEQ_FIELD[channel] for channel in channels]
+
+
+def emit_assigned(
+    account: BrokerAccount, channel: StreamChannel, signal: Signal, seq: int, /, **payload: Any
+) -> int:
+    """Send `signal` after commit for a seq already assigned (and written) in this transaction."""
     # Copies, so later changes in the same transaction don't leak into this event.
     frozen = {key: copy.copy(value) for key, value in payload.items()}
     frozen.setdefault("cause", CAUSE_TRADE)

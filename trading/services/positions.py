@@ -13,6 +13,20 @@ def _prev_close(symbol: str) -> Decimal | None:
     return Instrument.objects.filter(symbol=symbol).values_list("prev_close", flat=True).first()
 
 
+# What a price mark changes on a position: the price and every value derived from it.
+MARK_FIELDS = [
+    "current_price",
+    "market_value",
+    "cost_basis",
+    "unrealized_pl",
+    "unrealized_plpc",
+    "unrealized_intraday_pl",
+    "unrealized_intraday_plpc",
+    "change_today",
+    "updated_at",
+]
+
+
 def position_mark(position: Position, current_price: Decimal, prev_close: Decimal | None) -> None:
     """Set the price and every derived value of a position (no save)."""
     holding = Holding(position.qty, position.avg_entry_price, position.lastday_price)
