@@ -16,7 +16,11 @@ CHANNELS = ["positions", "orders", "account"]
 
 
 class Socket:
-    """One /ws/portfolio connection; a background task records every frame as it arrives."""
+    """One /ws/portfolio connection.
+
+    A background task records every frame as it arrives and answers the server's
+    heartbeats, as the page does.
+    """
 
     def __init__(self, ws: ClientConnection, server: str) -> None:
         self.ws = ws
@@ -32,8 +36,12 @@ class Socket:
             async for message in self.ws:
                 text = message if isinstance(message, str) else message.decode()
                 self.bytes_received += len(text.encode())
-                self.frames.append((time.perf_counter(), json.loads(text)))
+                frame = json.loads(text)
+                self.frames.append((time.perf_counter(), frame))
                 self._changed.set()
+                if frame.get("type") == "ping":
+                    # The server's heartbeat: a client silent for 30 s is closed with 4000.
+                    await self.ws.send(json.dumps({"type": "pong"}))
         except ConnectionClosed:
             pass
         finally:

@@ -74,8 +74,9 @@ def seed(load_users: int) -> Users:
     )
 
 
-def rollout(*args: str) -> float:
-    """Run `manage.py rollout realtime_portfolio ARGS` as an operator would; returns its end."""
+def rollout(*args: str) -> tuple[float, float]:
+    """Run `manage.py rollout realtime_portfolio ARGS` as an operator would; (start, end)."""
+    started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, str(MANAGE_PY), "rollout", FLAG, *args],
         cwd=REPO_ROOT,
@@ -86,7 +87,7 @@ def rollout(*args: str) -> float:
         check=False,
     )
     assert result.returncode == 0, f"rollout {' '.join(args)}:\n{result.stdout}{result.stderr}"
-    return time.perf_counter()
+    return started, time.perf_counter()
 
 
 def ok(message: str) -> None:
@@ -166,13 +167,16 @@ async def check_kill_switch(users: Users, web: list[str]) -> None:
     trader = await login(web[0], users.trader, users.password)
     try:
         sockets = [await open_socket(base, trader) for base in web]
-        done = await asyncio.to_thread(rollout, "--off")
+        started, done = await asyncio.to_thread(rollout, "--off")
         codes = [await s.wait_closed(ROLLOUT_CLOSE_BUDGET_SECONDS) for s in sockets]
         assert codes == [4403, 4403], f"close codes after --off: {codes} (None: still open)"
-        slowest = max(s.closed_at or 0.0 for s in sockets) - done
+        closed = max(s.closed_at or 0.0 for s in sockets)
         snapshot = (await trader.client.get(f"{web[1]}/api/portfolio/snapshot/")).json()
         assert snapshot["realtime_enabled"] is False, snapshot.get("realtime_enabled")
-        ok(f"rollout --off: both daphnes closed their sockets with 4403 ({slowest:.1f} s after)")
+        ok(
+            f"rollout --off: both daphnes closed their sockets with 4403, {closed - done:+.1f} s "
+            f"after the command returned ({closed - started:.1f} s after it started)"
+        )
 
         await asyncio.to_thread(rollout, "--everyone")
         snapshot = (await trader.client.get(f"{web[1]}/api/portfolio/snapshot/")).json()
