@@ -189,3 +189,32 @@ def test_roll_repeated_within_a_session_keeps_the_closes(holdings):
     # The next session does take today's last price as its close.
     trading_day_roll(today=trading_day_today() + timedelta(days=1))
     assert Instrument.objects.get(symbol="AAPL").prev_close == D("210.00")
+
+
+def test_bulk_marks_assign_each_accounts_next_seqs_across_batches(
+    holdings, other_account, received, django_capture_on_commit_callbacks, monkeypatch
+):
+    from trading.services import prices
+    from trading.services.orders import order_submit
+
+    monkeypatch.setattr(prices, "MARK_BATCH_ACCOUNTS", 1)  # every holder its own batch
+    trade(other_account, "AAPL", "buy", "2")
+    order_submit(  # an open order's hold stays out of buying power after the mark
+        account=other_account, symbol="MSFT", side="buy", qty=D("1"), type="limit",
+        limit_price=D("100.00"),
+    )  # fmt: skip
+    before = {a.pk: (a.positions_seq, a.account_seq) for a in BrokerAccount.objects.all()}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert price_apply(symbol="AAPL", price=D("205.00"), at=timezone.now()) == 2
+    after = {a.pk: a for a in BrokerAccount.objects.all()}
+    for pk in (holdings.pk, other_account.pk):
+        assert after[pk].positions_seq == before[pk][0] + 1
+        assert after[pk].account_seq == before[pk][1] + 1
+        sent = {signal: kw["seq"] for signal, kw in received if kw["account_id"] == pk}
+        assert sent == {
+            signals.position_changed: after[pk].positions_seq,
+            signals.account_changed: after[pk].account_seq,
+        }
+    other = after[other_account.pk]
+    # cash 50000 - 400; 2 AAPL at 205; the limit buy holds 100.00
+    assert (other.equity, other.buying_power) == (D("50010.00"), D("49500.00"))
