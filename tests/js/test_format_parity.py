@@ -1,7 +1,8 @@
-"""The browser's formats (static/portfolio/js/format.js) equal the server's template filters.
+"""The browser's formats (static/portfolio/js/format.js) equal the server's first paint.
 
-The first paint comes from trading/templatetags/trading_format.py and every later change from
-format.js, so a value must look the same either way. Many generated values, both formatters.
+The first paint comes from trading/templatetags/trading_format.py (and, for prices, from
+templates/portfolio/_price.html) and every later change from format.js, so a value must look
+the same either way. Many generated values, both formatters.
 """
 
 import json
@@ -12,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.template.loader import render_to_string
 
 from tests.requirements import require
 from trading.templatetags import trading_format
@@ -22,7 +24,7 @@ FILTERS = {
     "usd": "usd",
     "signed_usd": "signedUsd",
     "signed_pct": "signedPct",
-    "price": "price",
+    "price": "exactPrice",  # the exact price, in the tooltips
     "qty": "qty",
     "trend": "trend",
 }
@@ -57,18 +59,22 @@ def _values() -> list[str]:
     return values
 
 
-def test_js_formats_equal_the_template_filters() -> None:
-    cases = [(name, value) for name in FILTERS for value in _values()]
+def _js(calls: list[list[str]]) -> list[str]:
     result = subprocess.run(
         [str(NODE), "--input-type=module", "-e", SCRIPT],
         cwd=REPO_ROOT,
-        input=json.dumps([[FILTERS[name], value] for name, value in cases]),
+        input=json.dumps(calls),
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    js = json.loads(result.stdout)
+    return list(json.loads(result.stdout))
+
+
+def test_js_formats_equal_the_template_filters() -> None:
+    cases = [(name, value) for name in FILTERS for value in _values()]
+    js = _js([[FILTERS[name], value] for name, value in cases])
     mismatches = []
     for (name, value), got in zip(cases, js, strict=True):
         try:
@@ -81,3 +87,17 @@ def test_js_formats_equal_the_template_filters() -> None:
         if got != expected:
             mismatches.append(f"{name}({value!r}): python {expected!r}, js {got!r}")
     assert not mismatches, "\n".join(mismatches[:30])
+
+
+def test_js_price_equals_the_price_template() -> None:
+    # Prices are never negative; "$-1.0000" (the template) vs "-$1.0000" (JS) is not a case.
+    values = [v for v in _values() if v not in ("", "abc", "1e3") and not v.startswith("-")]
+    values += ["213.34754717", "0.99995", "1", "2.665", "0.12345", "9999999.99999999"]
+    js = _js([["price", value] for value in values])
+    mismatches = []
+    for value, got in zip(values, js, strict=True):
+        expected = render_to_string("portfolio/_price.html", {"value": Decimal(value)})
+        if got != expected:
+            mismatches.append(f"price({value!r}): template {expected!r}, js {got!r}")
+    assert not mismatches, "\n".join(mismatches[:30])
+    assert render_to_string("portfolio/_price.html", {"value": None}) == "\u2014"

@@ -67,8 +67,8 @@ export function significantPlaces(d) {
 }
 
 /** The magnitude with `places` digits and thousands separators: "1,234.50". */
-export function groupedMagnitude(d, places) {
-  const rounded = roundHalfEven(d, places);
+export function groupedMagnitude(d, places, round = roundHalfEven) {
+  const rounded = round(d, places);
   const digits = rounded.mag.toString().padStart(places + 1, "0");
   const whole = digits.slice(0, digits.length - places);
   const fraction = digits.slice(digits.length - places);
@@ -96,4 +96,29 @@ export function decimalToString(d) {
   const whole = digits.slice(0, digits.length - d.scale);
   const fraction = digits.slice(digits.length - d.scale);
   return `${d.neg ? "-" : ""}${whole}${d.scale > 0 ? `.${fraction}` : ""}`;
+}
+
+/** Round to `places` fraction digits, half away from zero (Django's floatformat). */
+export function roundHalfUp(d, places) {
+  if (d.scale <= places) {
+    return { neg: d.neg, mag: d.mag * 10n ** BigInt(places - d.scale), scale: places };
+  }
+  const divisor = 10n ** BigInt(d.scale - places);
+  let quotient = d.mag / divisor;
+  if ((d.mag % divisor) * 2n >= divisor) quotient += 1n;
+  return { neg: d.neg && quotient !== 0n, mag: quotient, scale: places };
+}
+
+/** a - b, exactly. */
+export function subtractDecimal(a, b) {
+  const x = typeof a === "string" ? parseDecimal(a) : a;
+  const y = typeof b === "string" ? parseDecimal(b) : b;
+  const scale = Math.max(x.scale, y.scale);
+  const diff = rescale(x, scale) - rescale(y, scale);
+  return { neg: diff < 0n, mag: diff < 0n ? -diff : diff, scale };
+}
+
+/** |d|. */
+export function absDecimal(d) {
+  return { neg: false, mag: d.mag, scale: d.scale };
 }

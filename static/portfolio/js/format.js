@@ -1,7 +1,8 @@
-// Display formats, character for character those of trading/templatetags/trading_format.py,
+// Display formats, character for character those of the server's first paint
+// (trading/templatetags/trading_format.py, and templates/portfolio/_price.html for prices),
 // so a value rendered by the server and the same value rendered here look identical.
 
-import { groupedMagnitude, parseDecimal, roundHalfEven, shiftDecimal, significantPlaces, signOf } from "./decimal.js";
+import { groupedMagnitude, parseDecimal, roundHalfEven, roundHalfUp, shiftDecimal, significantPlaces, signOf } from "./decimal.js";
 
 export const MISSING = "\u2014";
 
@@ -32,8 +33,19 @@ export function signedPct(value) {
   return `${percent.neg ? "-" : "+"}${groupedMagnitude(percent, 2)}%`;
 }
 
-/** Two decimals at least, more only when the price has them: "$200.00", "$10.1234". */
+/**
+ * A price as a trader reads it: 2 decimals, 4 below $1, rounded half up like the template's
+ * floatformat: "$213.35" for 213.34754717, "$0.1235". The exact value goes in a tooltip.
+ */
 export function price(value) {
+  const amount = parse(value);
+  if (!amount) return MISSING;
+  const places = amount.neg || amount.mag < 10n ** BigInt(amount.scale) ? 4 : 2;
+  return `${amount.neg ? "-" : ""}$${groupedMagnitude(amount, places, roundHalfUp)}`;
+}
+
+/** The exact price, for tooltips: two decimals at least, all the digits it has: "$213.34754717". */
+export function exactPrice(value) {
   const amount = parse(value);
   if (!amount) return MISSING;
   const places = Math.max(2, significantPlaces(amount));
