@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Backoff, backoffCeiling, BACKOFF_BASE_MS, BACKOFF_CAP_MS, fullJitterDelay } from "../../static/portfolio/js/backoff.js";
+import {
+  Backoff,
+  backoffCeiling,
+  BACKOFF_BASE_MS,
+  BACKOFF_CAP_MS,
+  fullJitterDelay,
+  restartDelay,
+  RESTART_CAP_MS,
+} from "../../static/portfolio/js/backoff.js";
 
 test("the ceiling doubles from 0.5 s and is capped at 30 s", () => {
   const schedule = Array.from({ length: 10 }, (_, attempt) => backoffCeiling(attempt));
@@ -36,6 +44,20 @@ test("Backoff counts failures and resets after a good connection", () => {
   assert.deepEqual([backoff.next(), backoff.next(), backoff.next()], [500, 1000, 2000]);
   for (let i = 0; i < 10; i += 1) backoff.next();
   assert.equal(backoff.next(), 30_000);
+  backoff.reset();
+  assert.equal(backoff.next(), 500);
+});
+
+test("after an announced restart: about a second, then at most 3 s, until reset", () => {
+  assert.deepEqual([0, 1, 2, 3, 20].map((a) => restartDelay(a, () => 0)), [500, 1000, 1500, 1500, 1500]);
+  assert.deepEqual([0, 1, 2, 3, 20].map((a) => restartDelay(a, () => 1)), [1000, 2000, 3000, 3000, 3000]);
+  const backoff = new Backoff({ random: () => 1 });
+  backoff.next();
+  backoff.next(); // two ordinary failures: the next ordinary wait would be 2 s, then 4 s, ...
+  backoff.serverRestarting();
+  const waits = Array.from({ length: 10 }, () => backoff.next());
+  assert.equal(waits[0], 1000);
+  assert.ok(Math.max(...waits) <= RESTART_CAP_MS);
   backoff.reset();
   assert.equal(backoff.next(), 500);
 });

@@ -84,11 +84,11 @@ test("the watchdog drops a silent socket and reconnects", () => {
   assert.equal(Socket.instances.length, 2);
 });
 
-test("reconnects with jittered exponential backoff on 1012, 1013, 4000, 4008 and 1006", () => {
+test("reconnects with jittered exponential backoff on 1013, 4000, 4008, 1008 and 1006", () => {
   const { client, Socket, latest, states, timers } = setup({ random: () => 1 });
   client.start();
   const delays = [];
-  for (const code of [1012, 1013, 4000, 4008, 1006, 1006, 1006, 1006, 1006]) {
+  for (const code of [1006, 1013, 4000, 4008, 1008, 1006, 1006, 1006, 1006]) {
     latest().serverClose(code);
     const [state, info] = states.at(-1);
     assert.equal(state, "waiting");
@@ -109,8 +109,35 @@ test("going live resets the backoff", () => {
   timers.advance(1_000);
   goLive();
   assert.equal(client.failures, 0);
-  latest().serverClose(1012);
+  latest().serverClose(1006);
   assert.equal(states.at(-1)[1].delay, 500);
+});
+
+test("after a 1012 (announced restart) it retries within about a second, then every few seconds", () => {
+  for (const random of [() => 0, () => 0.999]) {
+    const { client, Socket, latest, goLive, states, timers } = setup({ random });
+    client.start();
+    goLive();
+    latest().serverClose(1012, "server restarting");
+    const delays = [states.at(-1)[1].delay];
+    // The server stays down for a while: every attempt is refused (1006), the waits stay short.
+    for (let attempt = 0; attempt < 12; attempt += 1) {
+      timers.advance(delays.at(-1));
+      latest().serverClose(1006);
+      delays.push(states.at(-1)[1].delay);
+    }
+    assert.ok(delays[0] >= 500 && delays[0] <= 1_000, `first retry after ${delays[0]} ms`);
+    assert.ok(Math.max(...delays) <= 3_000, `waits ${delays}`);
+    assert.equal(Socket.instances.length, 13); // the first socket and 12 attempts
+    // Back: live, and the next unexplained drop backs off from 0.5 s again.
+    timers.advance(delays.at(-1));
+    goLive();
+    latest().serverClose(1006);
+    assert.ok(states.at(-1)[1].delay <= 500);
+    timers.advance(500);
+    latest().serverClose(1006);
+    assert.ok(states.at(-1)[1].delay <= 1_000);
+  }
 });
 
 test("4403 stops for good (the page polls); 4401 stops and reports the logout", () => {

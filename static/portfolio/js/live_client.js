@@ -233,6 +233,9 @@ export class LiveClient {
       this._setState("logged_out");
       return;
     }
+    // An announced restart: come back as soon as the server does (a few seconds), not after
+    // the long waits of an unexplained failure.
+    if (code === CLOSE_CODES.SERVER_RESTART) this.backoff.serverRestarting();
     if (this.downSince === null) this.downSince = this.now();
     this._scheduleRetry();
   }
