@@ -5,9 +5,11 @@ import { test } from "node:test";
 
 import { Announcer } from "../../static/portfolio/js/announcer.js";
 import { EquityHistory, SAMPLE_MS, sparklineGeometry } from "../../static/portfolio/js/sparkline.js";
-import { connectionView, LABELS } from "../../static/portfolio/js/status.js";
+import { feedBadge, sectionNote } from "../../static/portfolio/js/staleness.js";
+import { connectionView, LABELS, OFFLINE_AFTER_MS } from "../../static/portfolio/js/status.js";
+import { orderToast, Toaster, TOAST_KINDS } from "../../static/portfolio/js/toasts.js";
 import { apiErrors, estimateValue, validateTicket } from "../../static/portfolio/js/ticket.js";
-import { FakeTimers } from "./helpers.mjs";
+import { FakeTimers, order } from "./helpers.mjs";
 
 test("announcements: events paced 4 s apart, P&L at most every 30 s and only the latest", () => {
   const timers = new FakeTimers();
@@ -43,8 +45,14 @@ test("connection status: three states with the issue's labels", () => {
   assert.match(blip.detail, /Next attempt in 1s/);
   const long = connectionView({ ...base, state: "waiting", info: { failures: 1, downSince: 80_000, everLive: true } });
   assert.deepEqual([long.status, long.label], ["disconnected", "Offline - using cached data"]);
-  const many = connectionView({ ...base, state: "connecting", info: { failures: 3, downSince: 99_500, everLive: true } });
-  assert.equal(many.status, "disconnected");
+  // Red after 15 s of failed reconnects, however many attempts failed meanwhile.
+  const many = connectionView({ ...base, state: "connecting", info: { failures: 3, downSince: 99_450, everLive: true } });
+  assert.deepEqual([many.status, many.label], ["connecting", "Reconnecting..."]);
+  const lots = connectionView({ ...base, state: "waiting", info: { failures: 9, downSince: 85_001, everLive: true } });
+  assert.equal(lots.status, "connecting");
+  const fifteen = connectionView({ ...base, state: "waiting", info: { failures: 9, downSince: 85_000, everLive: true } });
+  assert.deepEqual([fifteen.status, fifteen.label], ["disconnected", "Offline - using cached data"]);
+  assert.equal(OFFLINE_AFTER_MS, 15_000);
   const offline = connectionView({ ...base, state: "waiting", online: false, info: { failures: 1, downSince: 99_900 } });
   assert.equal(offline.status, "disconnected");
   assert.match(offline.detail, /device is offline/);
@@ -103,4 +111,91 @@ test("sparkline: one point per 15 s kept for the day, drawn against the previous
   assert.ok(geometry.baseY > 0 && geometry.baseY < 20);
   assert.equal(sparklineGeometry([], "1"), null);
   assert.ok(sparklineGeometry([[0, "5"]], "5").line.startsWith("M"));
+});
+
+test("price badges: none live unless the socket streams", () => {
+  for (const state of ["live", "fading", "delayed", "unknown"]) {
+    assert.equal(feedBadge(state, "down").feed, "delayed", state);
+    assert.equal(feedBadge(state, "down").text, "Delayed");
+    assert.equal(feedBadge(state, "starting").feed, "unknown", state); // first connection: nothing known yet
+  }
+  assert.deepEqual(feedBadge("live", "live"), { feed: "live", text: "Live", fading: false });
+  assert.deepEqual(feedBadge("fading", "live"), { feed: "live", text: "Live", fading: true });
+  assert.equal(feedBadge("delayed", "live").feed, "delayed");
+  assert.equal(feedBadge("unknown", "live").feed, "unknown");
+});
+
+test("section notes: 'Live' while streaming, however quiet; ages otherwise", () => {
+  assert.equal(sectionNote(42_000, true, "42s ago").text, "Live");
+  assert.equal(sectionNote(600_000, true, "10 min ago").quiet, false);
+  assert.match(sectionNote(42_000, true, "42s ago").title, /42s ago/);
+  assert.deepEqual([sectionNote(42_000, false, "42s ago").text, sectionNote(42_000, false, "42s ago").quiet], ["Updated 42s ago", false]);
+  assert.equal(sectionNote(60_000, false, "1 min ago").quiet, true);
+});
+
+test("order outcome toasts: what they say and their kinds", () => {
+  const filled = orderToast(order("o1", { status: "filled", qty: "3.000000", filled_qty: "3.000000", filled_avg_price: "229.14000000" }));
+  assert.deepEqual([filled.kind, filled.text], ["fill", "Bought 3 AAPL @ $229.14"]);
+  assert.equal(filled.spoken, "Order filled: Bought 3 AAPL at $229.14.");
+  const sold = orderToast(order("o2", { side: "sell", status: "filled", filled_qty: "1.000000", filled_avg_price: "0.12345678" }));
+  assert.equal(sold.text, "Sold 1 AAPL @ $0.1235");
+  const partial = orderToast(order("o3", { status: "partially_filled", qty: "5.000000", filled_qty: "2.000000", filled_avg_price: "229.14" }));
+  assert.deepEqual([partial.kind, partial.text], ["partial_fill", "Partially filled: bought 2 of 5 AAPL @ $229.14"]);
+  const canceled = orderToast(order("o4", { status: "canceled", qty: "5.000000" }));
+  assert.deepEqual([canceled.kind, canceled.text], ["canceled", "Canceled: buy 5 AAPL"]);
+  const short = orderToast(order("o5", { status: "canceled", qty: "5.000000", filled_qty: "2.000000", reject_reason: "Canceled with 3 unfilled." }));
+  assert.equal(short.text, "Canceled: buy 5 AAPL (2 filled)");
+  assert.equal(short.detail, "Canceled with 3 unfilled.");
+  const rejected = orderToast(order("o6", { status: "rejected", reject_reason: "Insufficient buying power." }));
+  assert.deepEqual([rejected.kind, rejected.text, rejected.detail], ["rejected", "Rejected: insufficient buying power", "Buy 1 AAPL"]);
+  assert.equal(orderToast(order("o7", { status: "rejected" })).text, "Rejected: buy 1 AAPL");
+  assert.equal(orderToast(order("o8", { status: "expired" })).kind, "canceled");
+  for (const status of ["pending_new", "new", "accepted", "pending_cancel"]) assert.equal(orderToast(order("o9", { status })), null);
+  assert.deepEqual(TOAST_KINDS, ["fill", "partial_fill", "canceled", "rejected", "error"]);
+});
+
+test("toasts: hooks, one per outcome, announced, dismissed after a while", () => {
+  const timers = new FakeTimers();
+  const spoken = [];
+  const made = [];
+  const element = () => {
+    const node = {
+      dataset: {},
+      children: [],
+      className: "",
+      isConnected: true,
+      append: (...kids) => node.children.push(...kids),
+      remove: () => {
+        node.isConnected = false;
+      },
+      setAttribute: () => undefined,
+      addEventListener: () => undefined,
+    };
+    made.push(node);
+    return node;
+  };
+  const container = {
+    ownerDocument: { createElement: element },
+    toasts: [],
+    append(node) {
+      this.toasts.push(node);
+    },
+    querySelectorAll() {
+      return this.toasts.filter((t) => t.isConnected);
+    },
+  };
+  const toaster = new Toaster({ container, announce: (text) => spoken.push(text), timers });
+  const toast = orderToast(order("o1", { status: "filled", filled_qty: "3.000000", filled_avg_price: "229.14" }));
+  const shown = toaster.show(toast);
+  assert.equal(toaster.show(toast), null); // the same outcome is told once
+  assert.equal(shown.dataset.toast, "");
+  assert.equal(shown.dataset.toastKind, "fill");
+  assert.deepEqual(spoken, ["Order filled: Bought 3 AAPL at $229.14."]);
+  toaster.show({ kind: "error", text: "Could not reach the server; try again." });
+  assert.equal(spoken.at(-1), "Could not reach the server; try again.");
+  timers.advance(6_300);
+  assert.equal(shown.isConnected, false);
+  assert.equal(container.querySelectorAll().length, 1); // errors stay longer
+  timers.advance(4_000);
+  assert.equal(container.querySelectorAll().length, 0);
 });

@@ -3,7 +3,7 @@
 
 import { Announcer } from "./announcer.js";
 import { ApiError, requestJson } from "./api.js";
-import { ago, signedPct, signedUsd, price, qty, trend, usd } from "./format.js";
+import { ago, signedPct, signedUsd, trend, usd } from "./format.js";
 import { LiveClient } from "./live_client.js";
 import { PortfolioView } from "./render.js";
 import { EquityHistory, SparklineView } from "./sparkline.js";
@@ -11,7 +11,9 @@ import { freshness } from "./staleness.js";
 import { connectionView, StatusIndicator } from "./status.js";
 import { PortfolioStore } from "./store.js";
 import { SyncController } from "./sync.js";
-import { bindCancelButtons, OrderTicket } from "./ticket.js";
+import { bindCancelButtons, clearStaleCancelNotes, OrderTicket } from "./ticket.js";
+import { bindTradeShortcuts } from "./trade_shortcuts.js";
+import { orderToast, Toaster } from "./toasts.js";
 
 const TICK_MS = 1_000;
 
@@ -23,18 +25,10 @@ function localStore() {
   }
 }
 
-function transitionMessage({ to, order }) {
-  const what = `${order.side} ${qty(order.qty)} ${order.symbol}`;
-  if (to === "filled") {
-    const verb = order.side === "buy" ? "Bought" : "Sold";
-    return `Order filled: ${verb} ${qty(order.filled_qty)} ${order.symbol} at ${price(order.filled_avg_price)}.`;
-  }
-  if (to === "partially_filled") return `Order partly filled: ${qty(order.filled_qty)} of ${qty(order.qty)} ${order.symbol}.`;
-  if (to === "canceled") return `Order canceled: ${what}.`;
-  if (to === "rejected") return `Order rejected: ${what}.${order.reject_reason ? ` ${order.reject_reason}` : ""}`;
-  if (to === "expired") return `Order expired: ${what}.`;
-  return null;
-}
+// Orders that left the open list without the stream saying how (a poll, a snapshot after a
+// reconnect) are looked up once, so their outcome still gets its toast.
+const MAX_OUTCOME_LOOKUPS = 5;
+const OUTCOME_MEMORY = 50;
 
 function boot(root) {
   // The rollout gate's answer; the REST snapshot repeats it, so a polling page learns when
@@ -50,6 +44,9 @@ function boot(root) {
   const statusElement = document.getElementById("connection-status");
   const status = new StatusIndicator(statusElement);
   const stalenessBanner = document.getElementById("staleness");
+  const toaster = new Toaster({ container: document.getElementById("toasts"), announce: (text) => announcer.event(text) });
+  const outcomes = new Map(); // order id -> its latest outcome toast (the ticket may ask late)
+  let ticket = null;
 
   function goToLogin() {
     window.location.assign(`${loginUrl}?next=${encodeURIComponent(window.location.pathname)}`);
@@ -86,6 +83,7 @@ function boot(root) {
     store,
     onResult: (result) => {
       if (result.ok) followRollout(result.snapshot.realtime_enabled);
+      if (result.ok) clearStaleErrors();
       render(Date.now());
     },
   });
@@ -93,7 +91,7 @@ function boot(root) {
   // --- Store -> page ---------------------------------------------------------------------------
   store.subscribe((change) => {
     view.render(change, store);
-    view.renderAges(store, Date.now());
+    renderFreshness(Date.now());
     sync.noteChange(change);
     if (change.account) {
       drawSparkline();
@@ -102,13 +100,34 @@ function boot(root) {
         announcer.pl(`Day P&L ${signedUsd(a.day_pl)}, ${signedPct(a.day_pl_pct)}. Equity ${usd(a.equity)}.`);
       }
     }
-    if (change.source === "socket") {
-      for (const transition of change.transitions) {
-        const message = transitionMessage(transition);
-        if (message) announcer.event(message);
+    // Outcomes from the stream, a poll or a snapshot; the ticket's own POST answer is handled
+    // in onPlaced below.
+    if (change.source !== "placed") for (const transition of change.transitions) orderOutcome(transition.order);
+    if (change.source === "rest" || change.source === "snapshot") lookUpOutcomes(change);
+  });
+
+  /** Toast an order's outcome once and tell the ticket, if it is the ticket's order. */
+  function orderOutcome(order) {
+    const toast = orderToast(order);
+    if (!toast) return;
+    outcomes.set(order.id, toast);
+    if (outcomes.size > OUTCOME_MEMORY) outcomes.delete(outcomes.keys().next().value);
+    toaster.show(toast);
+    if (ticket) ticket.showOutcome(order.id, toast);
+  }
+
+  async function lookUpOutcomes(change) {
+    const told = new Set(change.transitions.map((t) => t.id));
+    const ids = [...change.removedOrders].filter((id) => !told.has(id) && !outcomes.has(id)).slice(0, MAX_OUTCOME_LOOKUPS);
+    for (const id of ids) {
+      try {
+        const response = await requestJson(`${root.dataset.ordersUrl}${encodeURIComponent(id)}/`);
+        if (response.ok && response.data) orderOutcome(response.data);
+      } catch {
+        // The next poll or reconnect tells the rest; a missing toast is not worth a retry loop.
       }
     }
-  });
+  }
 
   // --- Socket ----------------------------------------------------------------------------------
   let clientState = realtime ? "connecting" : "disabled";
@@ -190,9 +209,29 @@ function boot(root) {
     if (status.render(view)) announcer.event(view.label);
   }
 
+  // The server answers again (socket live, or a poll succeeded): errors that said it did not
+  // are stale.
+  let wasLive = false;
+  function clearStaleErrors() {
+    if (ticket) ticket.clearStaleErrors();
+    clearStaleCancelNotes(document.getElementById("open-orders"));
+  }
+
   function render(now) {
+    const live = clientState === "live";
+    if (live && !wasLive) clearStaleErrors();
+    wasLive = live;
     renderStatus(now);
     renderStaleness(now);
+    renderFreshness(now);
+  }
+
+  /** Price badges and section notes: none says "live" unless the socket streams. */
+  function renderFreshness(now) {
+    const live = clientState === "live";
+    const starting = realtime && !live && !clientInfo.everLive && !clientInfo.downSince;
+    view.renderFeeds(store, now, live ? "live" : starting ? "starting" : "down");
+    view.renderAges(store, now, live);
   }
 
   function refreshNow(reason) {
@@ -225,30 +264,41 @@ function boot(root) {
 
   // --- Order ticket, cancel buttons ------------------------------------------------------------
   const ordersUrl = root.dataset.ordersUrl;
-  new OrderTicket({
+  const errorToast = (text) => toaster.show({ kind: "error", text });
+  ticket = new OrderTicket({
     form: document.getElementById("ticket-form"),
     store,
     ordersUrl,
     announce: (text) => announcer.event(text),
-    onPlaced: () => sync.orderPlaced(),
+    onError: errorToast,
+    onPlaced: (order) => {
+      sync.orderPlaced();
+      // The stream can beat the POST's answer, and an order can end at once.
+      if (outcomes.has(order.id)) ticket.showOutcome(order.id, outcomes.get(order.id));
+      else orderOutcome(order);
+    },
   });
   bindCancelButtons(document.getElementById("open-orders"), {
     orderUrl: (id) => `${ordersUrl}${encodeURIComponent(id)}/`,
     announce: (text) => announcer.event(text),
+    onError: errorToast,
+  });
+  bindTradeShortcuts({
+    positions: document.getElementById("positions"),
+    ticketSection: document.getElementById("order-ticket"),
+    bar: document.getElementById("trade-bar"),
+    ticket,
   });
 
   // --- Go ----------------------------------------------------------------------------------------
   function tick() {
-    const now = Date.now();
-    view.renderFeeds(store, now);
-    view.renderAges(store, now);
-    render(now);
+    render(Date.now());
     sync.tick();
   }
   tick();
   window.setInterval(tick, TICK_MS);
   // For debugging in the console and for the browser tests; not an API.
-  window.portfolioLive = { store, client, sync, announcer, history };
+  window.portfolioLive = { store, client, sync, announcer, history, toaster };
   sync.start();
   if (realtime) startClient();
   else root.dataset.syncMode = "polling";

@@ -1,37 +1,48 @@
 // The DOM side of the store: rows keyed by symbol, order id and execution id, cells keyed by
 // data-field. A change set names what changed; only those rows and cells are touched. New
 // rows are cloned from the <template>s the server renders, so markup lives in one place.
+// Text colour follows each figure's sign; a change flashes (a fading tint) only when it is
+// meaningful (js/significance.js), never on every price tick.
 
-import { ago, price, qty, signedPct, signedUsd, statusLabel, timestamp, isoForAttribute, trend, usd } from "./format.js";
+import { ago, exactPrice, price, qty, signedPct, signedUsd, statusLabel, timestamp, isoForAttribute, usd, trend } from "./format.js";
 import { flash } from "./flash.js";
+import { AttentionMarks, changeDirection, isMeaningfulMove } from "./significance.js";
+import { feedBadge, sectionNote } from "./staleness.js";
 import { MAX_FILLS } from "./store_rows.js";
 
 const text = (value) => (value === null || value === undefined ? "" : String(value));
+const spec = (format, { sign = false, title = null } = {}) => ({ format, sign, title });
 
-// field -> [format, colour by sign]
 const POSITION_CELLS = {
-  qty: [qty, false],
-  avg_entry_price: [price, false],
-  current_price: [price, false],
-  market_value: [usd, false],
-  unrealized_pl: [signedUsd, true],
-  unrealized_plpc: [signedPct, true],
-  unrealized_intraday_pl: [signedUsd, true],
+  qty: spec(qty),
+  avg_entry_price: spec(price, { title: exactPrice }),
+  current_price: spec(price, { title: exactPrice }),
+  market_value: spec(usd),
+  unrealized_pl: spec(signedUsd, { sign: true }),
+  unrealized_plpc: spec(signedPct, { sign: true }),
+  unrealized_intraday_pl: spec(signedUsd, { sign: true }),
 };
 const ACCOUNT_CELLS = {
-  equity: [usd, false],
-  last_equity: [usd, false],
-  cash: [usd, false],
-  buying_power: [usd, false],
-  day_pl: [signedUsd, true],
-  day_pl_pct: [signedPct, true],
+  equity: spec(usd),
+  last_equity: spec(usd),
+  cash: spec(usd),
+  buying_power: spec(usd),
+  day_pl: spec(signedUsd, { sign: true }),
+  day_pl_pct: spec(signedPct, { sign: true }),
 };
-const ORDER_CELLS = { symbol: [text, false], type: [text, false], qty: [qty, false], filled_qty: [qty, false], limit_price: [price, false] };
-const FILL_CELLS = { symbol: [text, false], qty: [qty, false], price: [price, false] };
-const FEED_TEXT = { live: "Live", fading: "Live", delayed: "Delayed", unknown: "" };
+// Figures that move with equity: they flash together when equity moved meaningfully.
+const EQUITY_GROUP = ["equity", "day_pl", "day_pl_pct"];
+const ORDER_CELLS = {
+  symbol: spec(text),
+  type: spec(text),
+  qty: spec(qty),
+  filled_qty: spec(qty),
+  limit_price: spec(price, { title: exactPrice }),
+};
+const FILL_CELLS = { symbol: spec(text), qty: spec(qty), price: spec(price, { title: exactPrice }) };
 
-/** Set a plain cell's data-value and text; returns whether anything changed. */
-export function setCell(cell, raw, format, withTrend) {
+/** Set a cell's data-value, text, sign colour and tooltip; returns whether anything changed. */
+export function setCell(cell, raw, { format, sign = false, title = null }) {
   const value = raw === null || raw === undefined ? "" : String(raw);
   const shown = format(raw);
   let changed = false;
@@ -43,9 +54,14 @@ export function setCell(cell, raw, format, withTrend) {
     cell.textContent = shown;
     changed = true;
   }
-  if (withTrend) {
+  if (sign) {
     const way = trend(value);
     for (const name of ["up", "down", "flat"]) cell.classList.toggle(name, name === way);
+  }
+  if (title) {
+    const tip = value ? title(raw) : "";
+    if (tip && cell.title !== tip) cell.title = tip;
+    else if (!tip && cell.hasAttribute("title")) cell.removeAttribute("title");
   }
   return changed;
 }
@@ -93,6 +109,19 @@ function setSymbol(cell, symbol, side) {
 
 function flashKind(direction) {
   return direction === "up" || direction === "down" ? direction : "changed";
+}
+
+/** Each cell of `cells` ({name: spec}) of `element` set to `row`: [{name, cell, from, to}]. */
+function updateCells(element, cells, row, marks) {
+  const updates = [];
+  for (const [name, cellSpec] of Object.entries(cells)) {
+    const cell = element.querySelector(`[data-field="${name}"]`);
+    if (!cell || !(name in row)) continue;
+    const from = marks.get(cell, cell.dataset.value);
+    setCell(cell, row[name], cellSpec);
+    updates.push({ name, cell, from, to: text(row[name]) });
+  }
+  return updates;
 }
 
 /** Rows of one table body, by key, kept in order, with the "nothing here" row last. */
@@ -164,6 +193,8 @@ export class PortfolioView {
     this.positionCount = doc.querySelector('[data-count-for="positions"]');
     this.orderCount = doc.querySelector('[data-count-for="orders"]');
     this.updated = [...doc.querySelectorAll("[data-updated-for]")];
+    this.tinted = new AttentionMarks(); // cell -> its value at its last flash
+    this.moved = new AttentionMarks(); // P&L cell -> its value at its last swell or shake
   }
 
   render(change, store) {
@@ -173,31 +204,65 @@ export class PortfolioView {
     this.renderFills(change, store);
   }
 
-  renderAccount({ row, fields }) {
-    for (const [name, [format, withTrend]] of Object.entries(ACCOUNT_CELLS)) {
-      const cell = this.account.querySelector(`[data-field="${name}"]`);
-      if (!cell || !(name in row)) continue;
-      setCell(cell, row[name], format, withTrend);
-      if (fields[name] && name !== "last_equity") flash(cell, flashKind(fields[name]));
+  /** The equity that makes a P&L move meaningful enough for motion. */
+  _equity() {
+    const cell = this.account && this.account.querySelector('[data-field="equity"]');
+    return cell ? cell.dataset.value : null;
+  }
+
+  /**
+   * Flash the cells of `updates` that differ from their last flashed value, and mark them.
+   * P&L figures (.pl) also move, when they moved $1 and 0.05 % of equity since they last did.
+   */
+  _attend(updates, equity) {
+    for (const { cell, from, to } of updates) {
+      const way = changeDirection(from, to);
+      this.tinted.set(cell, to);
+      if (!way) continue;
+      let motion = false;
+      if (cell.classList.contains("pl") && way !== "changed") {
+        motion = isMeaningfulMove(this.moved.get(cell, from), to, equity);
+        if (motion) this.moved.set(cell, to);
+      }
+      flash(cell, flashKind(way), { motion });
     }
   }
 
+  renderAccount({ row, fields }) {
+    const updates = updateCells(this.account, ACCOUNT_CELLS, row, this.tinted);
+    const byName = Object.fromEntries(updates.map((u) => [u.name, u]));
+    const trade = "cash" in fields; // only a trade (or a transfer) moves cash
+    const equity = byName.equity;
+    const attend = [];
+    if (equity && (trade || isMeaningfulMove(equity.from, equity.to))) {
+      attend.push(...EQUITY_GROUP.map((name) => byName[name]).filter(Boolean));
+    }
+    if (byName.cash && "cash" in fields) attend.push(byName.cash);
+    const power = byName.buying_power;
+    if (power && (trade || isMeaningfulMove(power.from, power.to, row.equity))) attend.push(power);
+    this._attend(attend, row.equity);
+  }
+
   renderPositions(change, store) {
+    const equity = this._equity();
     for (const symbol of change.removedPositions) this.positions.remove(symbol);
     for (const [symbol, { row: position, fields, isNew }] of change.positions) {
       let row = this.positions.get(symbol);
       const created = !row;
       if (created) row = this.positions.create(symbol, (other) => other.dataset.symbol > symbol);
       if (created || "side" in fields) setSymbol(field(row, "symbol"), symbol, position.side);
-      for (const [name, [format, withTrend]] of Object.entries(POSITION_CELLS)) {
-        const cell = field(row, name);
-        setCell(cell, position[name], format, withTrend);
-        if (!created && fields[name]) flash(cell, flashKind(fields[name]));
-      }
+      const updates = updateCells(row, POSITION_CELLS, position, this.tinted);
       if (created || isNew) {
+        for (const { cell, to } of updates) this.tinted.set(cell, to);
         flash(row, "new");
         flash(field(row, "qty"), "up");
+        continue;
       }
+      // A trade (the quantity changed) always shows; a price tick only once the position's
+      // value moved $1 and 0.05 % since its last flash.
+      const trade = "qty" in fields || "side" in fields;
+      const value = updates.find((u) => u.name === "market_value");
+      if (trade || (value && isMeaningfulMove(value.from, value.to))) this._attend(updates, equity);
     }
     this.positions.syncEmpty();
     const count = `${store.positions.size} open`;
@@ -217,9 +282,9 @@ export class PortfolioView {
         const button = row.querySelector("[data-action=cancel]");
         if (button) button.setAttribute("aria-label", `Cancel ${order.side} ${qty(order.qty)} ${order.symbol}`);
       }
-      for (const [name, [format, withTrend]] of Object.entries(ORDER_CELLS)) {
+      for (const [name, cellSpec] of Object.entries(ORDER_CELLS)) {
         const cell = field(row, name);
-        setCell(cell, order[name], format, withTrend);
+        setCell(cell, order[name], cellSpec);
         if (!created && fields[name]) flash(cell, flashKind(fields[name]));
       }
       const status = field(row, "status");
@@ -244,37 +309,47 @@ export class PortfolioView {
       row.dataset.orderId = fill.order_id;
       setTime(field(row, "executed_at"), fill.executed_at);
       setTag(field(row, "side"), fill.side, `tag tag-${fill.side}`);
-      for (const [name, [format, withTrend]] of Object.entries(FILL_CELLS)) setCell(field(row, name), fill[name], format, withTrend);
+      for (const [name, cellSpec] of Object.entries(FILL_CELLS)) setCell(field(row, name), fill[name], cellSpec);
       if (fresh.has(fill.execution_id)) flash(row, "new");
     }
     this.fills.reorder(store.fills.slice(0, MAX_FILLS).map((fill) => fill.execution_id));
     this.fills.syncEmpty();
   }
 
-  /** Live / Delayed badges, from when each symbol's price last moved. */
-  renderFeeds(store, now) {
+  /**
+   * Live / Delayed badges, from when each symbol's price last moved; none live unless the socket
+   * streams. `connection`: "live", "starting" or "down" (staleness.js feedBadge).
+   */
+  renderFeeds(store, now, connection) {
+    const connected = connection === "live";
     for (const [symbol, row] of this.positions.rows) {
       const cell = row.querySelector(".feed");
       if (!cell) continue;
-      const state = store.priceFeed(symbol, now);
-      if (cell.dataset.feed !== state) {
-        cell.dataset.feed = state;
-        const badge = cell.querySelector("[data-feed-badge]");
-        if (badge) badge.textContent = FEED_TEXT[state];
-      }
+      const badge = feedBadge(store.priceFeed(symbol, now), connection);
+      if (cell.dataset.feed !== badge.feed) cell.dataset.feed = badge.feed;
+      const fading = badge.fading ? "true" : "false";
+      if (cell.dataset.fading !== fading) cell.dataset.fading = fading;
+      const slot = cell.querySelector("[data-feed-badge]");
+      if (slot && slot.textContent !== badge.text) slot.textContent = badge.text;
       const moved = store.priceMovedAt.get(symbol);
-      const title = moved ? `Price moved ${ago(now - moved)}` : "No price move seen since the page opened";
+      const title = !connected
+        ? "No live prices: the live connection is not up. Showing the last price received."
+        : moved
+          ? `Price moved ${ago(now - moved)}`
+          : "No price move seen since the page opened";
       if (cell.title !== title) cell.title = title;
     }
   }
 
-  /** "Updated 12s ago" per section. */
-  renderAges(store, now) {
+  /** "Live" per section while streaming; "Updated 12s ago" otherwise. */
+  renderAges(store, now, connected) {
     for (const element of this.updated) {
       const age = store.sectionAge(element.dataset.updatedFor, now);
-      const label = `Updated ${ago(age)}`;
-      if (element.textContent !== label) element.textContent = label;
-      element.dataset.quiet = age >= 60_000 ? "true" : "false";
+      const note = sectionNote(age, connected, ago(age));
+      if (element.textContent !== note.text) element.textContent = note.text;
+      if (element.title !== note.title) element.title = note.title;
+      element.dataset.quiet = note.quiet ? "true" : "false";
+      element.dataset.live = connected ? "true" : "false";
     }
   }
 }

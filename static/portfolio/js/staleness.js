@@ -31,6 +31,30 @@ export function priceFeedState(now, movedAt, watchingSince) {
   return "delayed";
 }
 
+/**
+ * What a position's feed cell shows: {feed, text, fading}. `feed` is the page hook data-feed
+ * (live, delayed, unknown). `connection` is "live" (the socket streams), "starting" (the page's
+ * first connection is opening: nothing known yet) or "down" (dropped, or polling): while the
+ * socket is not streaming no price is live, whatever it did before.
+ */
+export function feedBadge(state, connection) {
+  if (connection === "starting") return { feed: "unknown", text: "", fading: false };
+  if (connection !== "live") return { feed: "delayed", text: "Delayed", fading: false };
+  if (state === "live") return { feed: "live", text: "Live", fading: false };
+  if (state === "fading") return { feed: "live", text: "Live", fading: true };
+  if (state === "delayed") return { feed: "delayed", text: "Delayed", fading: false };
+  return { feed: "unknown", text: "", fading: false };
+}
+
+/**
+ * The freshness note of a section: "Live" while the socket streams (a quiet section is simply
+ * quiet, not late), "Updated 42s ago" otherwise, `quiet` once that passes a minute.
+ */
+export function sectionNote(ageMs, connected, agoText) {
+  if (connected) return { text: "Live", quiet: false, title: `Streaming: changes show as they happen. Last change ${agoText}.` };
+  return { text: `Updated ${agoText}`, quiet: ageMs >= SECTION_REFETCH_MS, title: "When the server last confirmed this section" };
+}
+
 /** When each section (or symbol) last received data, and which ones have gone quiet. */
 export class SectionClock {
   constructor(sections, now) {

@@ -1,6 +1,7 @@
 // The order ticket (buy/sell, market/limit, quantity, limit price) and the cancel buttons of
 // open orders: validation in the browser first, then the REST API, whose field errors are shown
-// next to the field they concern.
+// next to the field they concern. "Order sent" turns into the order's outcome when it comes;
+// a network error is cleared once the page reaches the server again.
 
 import { requestJson } from "./api.js";
 import { multiplyDecimal, parseDecimal, roundHalfEven, decimalToString } from "./decimal.js";
@@ -9,6 +10,9 @@ import { qty as formatQty, price as formatPrice, usd } from "./format.js";
 const SYMBOL_RE = /^[A-Z][A-Z0-9.-]{0,15}$/;
 const NUMBER_RE = /^\d+(?:\.(\d+))?$/;
 const FIELDS = ["symbol", "qty", "limit_price"];
+const NETWORK_ERROR = "Could not reach the server. Send again: the order will not be placed twice.";
+const CANCEL_NETWORK_ERROR = "Could not reach the server; try again.";
+const OUTCOME_TONES = { fill: "ok", partial_fill: "ok", canceled: "warn", rejected: "error" };
 
 function checkAmount(text, { noun, places, missing }) {
   if (!text) return missing;
@@ -73,12 +77,14 @@ function newClientOrderId() {
 }
 
 export class OrderTicket {
-  constructor({ form, store, ordersUrl, onPlaced = () => undefined, announce = () => undefined }) {
+  constructor({ form, store, ordersUrl, onPlaced = () => undefined, announce = () => undefined, onError = () => undefined }) {
     this.form = form;
     this.store = store;
     this.ordersUrl = ordersUrl;
     this.onPlaced = onPlaced;
     this.announce = announce;
+    this.onError = onError;
+    this.placed = null; // the id of the order "Order sent" is about, until its outcome
     this.submit = form.querySelector("[type=submit]");
     this.formError = form.querySelector("[data-ticket-error]");
     this.result = form.querySelector("[data-ticket-result]");
@@ -157,6 +163,7 @@ export class OrderTicket {
     for (const field of FIELDS) this._fieldError(field, fields[field] || null);
     this.formError.textContent = form || "";
     this.formError.hidden = !form;
+    delete this.formError.dataset.network;
     const first = FIELDS.find((field) => fields[field]);
     if (first) this.form.elements.namedItem(first).focus();
   }
@@ -164,6 +171,37 @@ export class OrderTicket {
   _say(text, tone = "ok") {
     this.result.textContent = text;
     this.result.dataset.tone = tone;
+  }
+
+  /** An order's outcome (a toast of toasts.js): replaces "Order sent" when it is that order. */
+  showOutcome(orderId, toast) {
+    if (!toast || this.placed !== orderId) return false;
+    this._say(toast.text, OUTCOME_TONES[toast.kind] || "ok");
+    if (toast.kind !== "partial_fill") this.placed = null;
+    return true;
+  }
+
+  /** The server answered again: a "could not reach the server" is no longer true. */
+  clearStaleErrors() {
+    if (this.formError.dataset.network === "true") {
+      this.formError.textContent = "";
+      this.formError.hidden = true;
+      delete this.formError.dataset.network;
+    }
+  }
+
+  /** Put `symbol` (and `side`) in the ticket, from a tap on a position or the Buy/Sell bar. */
+  prefill({ symbol = null, side = null } = {}) {
+    if (symbol) {
+      const input = this.form.elements.namedItem("symbol");
+      input.value = symbol;
+      this._fieldError("symbol", null);
+    }
+    if (side) {
+      const radio = this.form.querySelector(`input[name=side][value="${side}"]`);
+      if (radio) radio.checked = true;
+    }
+    this._sync();
   }
 
   async place() {
@@ -189,6 +227,7 @@ export class OrderTicket {
         this.store.addPlacedOrder(order);
         const what = `${payload.side === "buy" ? "Buy" : "Sell"} ${formatQty(payload.qty)} ${payload.symbol}`;
         const how = payload.type === "limit" ? ` limit ${formatPrice(payload.limit_price)}` : " at market";
+        this.placed = order.id;
         this._say(`Order sent: ${what}${how}.`);
         this.announce(`Order sent: ${what}${how}.`);
         this.form.elements.namedItem("qty").value = "";
@@ -199,11 +238,15 @@ export class OrderTicket {
       } else if (response.status === 403) {
         this._showErrors({}, "Your session has expired. Reload the page and sign in again.");
       } else {
-        this._showErrors({}, (response.data && response.data.detail) || `The order was not accepted (HTTP ${response.status}).`);
+        const message = (response.data && response.data.detail) || `The order was not accepted (HTTP ${response.status}).`;
+        this._showErrors({}, message);
+        this.onError(message);
       }
     } catch {
       this.retry = { key, clientOrderId };
-      this._showErrors({}, "Could not reach the server. Send again: the order will not be placed twice.");
+      this._showErrors({}, NETWORK_ERROR);
+      this.formError.dataset.network = "true";
+      this.onError(NETWORK_ERROR);
     } finally {
       this.busy = false;
       this.submit.disabled = false;
@@ -213,8 +256,16 @@ export class OrderTicket {
   }
 }
 
+/** Network errors under cancel buttons are stale once the server answers again. */
+export function clearStaleCancelNotes(table) {
+  for (const note of table.querySelectorAll("[data-cancel-note][data-network]")) {
+    note.textContent = "";
+    delete note.dataset.network;
+  }
+}
+
 /** Cancel buttons of open orders (event delegation on the table). */
-export function bindCancelButtons(table, { orderUrl, announce = () => undefined }) {
+export function bindCancelButtons(table, { orderUrl, announce = () => undefined, onError = () => undefined }) {
   table.addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-action=cancel]");
     if (!button || button.disabled) return;
@@ -224,8 +275,12 @@ export function bindCancelButtons(table, { orderUrl, announce = () => undefined 
     const note = row.querySelector("[data-cancel-note]");
     button.disabled = true;
     button.textContent = "Canceling...";
-    if (note) note.textContent = "";
+    if (note) {
+      note.textContent = "";
+      delete note.dataset.network;
+    }
     let message = null;
+    let network = false;
     try {
       const response = await requestJson(orderUrl(id), { method: "DELETE" });
       if (response.ok) {
@@ -237,11 +292,16 @@ export function bindCancelButtons(table, { orderUrl, announce = () => undefined 
           ? "Too late to cancel: the order is already finished."
           : (response.data && response.data.detail) || `Cancel failed (HTTP ${response.status}).`;
     } catch {
-      message = "Could not reach the server; try again.";
+      message = CANCEL_NETWORK_ERROR;
+      network = true;
     }
     button.disabled = false;
     button.textContent = "Cancel";
-    if (note) note.textContent = message;
-    announce(message);
+    if (note) {
+      note.textContent = message;
+      if (network) note.dataset.network = "true";
+    }
+    if (network) onError(message);
+    else announce(message);
   });
 }
