@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from rollout.models import Flag
 from tests.browser.conftest import OUTPUT_DIR, api_session, login, screenshot
-from tests.browser.helpers import BANNER, STATUS, buy, go_live
+from tests.browser.helpers import BANNER, PHONE, PHONE_SCALE, STATUS, buy, go_live
 
 pytestmark = [
     pytest.mark.browser,
@@ -27,9 +27,9 @@ pytestmark = [
 TRADE_TO_FLASH_BUDGET_MS = 500
 CELL_VALUES = "cells => cells.map(c => [c.dataset.field, c.dataset.value])"
 ANIMATION_OF_PL_FLASH = """(kind) => [...document.querySelectorAll('.pl')].map((c) => {
-  c.classList.add(kind);
+  c.classList.add(kind, 'flash-motion');
   const name = getComputedStyle(c).animationName;
-  c.classList.remove(kind);
+  c.classList.remove(kind, 'flash-motion');
   return name;
 })"""
 
@@ -75,7 +75,8 @@ def test_login_shows_the_live_page(open_page, live):
     expect(page.locator("#announcer")).to_have_attribute("aria-live", "polite")
     # Prices move every second in the simulated market: the Live badge follows them.
     expect(page.locator('#positions td.feed[data-feed="live"]').first).to_be_visible(timeout=10_000)
-    expect(page.locator('[data-updated-for="positions"]')).to_contain_text("Updated")
+    # Streaming: a section says "Live" rather than how long it has been quiet.
+    expect(page.locator('[data-updated-for="positions"]')).to_have_text("Live")
 
     # The status is keyboard-focusable and explains itself in a tooltip.
     page.keyboard.press("Tab")  # the skip link
@@ -140,7 +141,7 @@ def test_reduced_motion_keeps_the_colour_and_drops_the_movement(open_page, live)
     assert response.status_code == 201
     assert _flash(page)["animation"] == "flash-up-plain"
     expect(page.locator('[data-symbol="AAPL"] [data-field="qty"]')).to_have_text("14")
-    # A P&L cell that changes uses no swell or shake either.
+    # A P&L cell that moves enough for motion gets no swell or shake either.
     assert set(page.evaluate(ANIMATION_OF_PL_FLASH, "flash-down")) == {"flash-down-plain"}
     screenshot(page, "03-reduced-motion")
 
@@ -189,6 +190,11 @@ def test_order_ticket_validates_places_and_cancels(open_page, live):
     row.locator("button[data-action=cancel]").click()
     expect(row).to_have_count(0, timeout=5_000)
     expect(page.locator('[data-empty-for="orders"]')).to_be_visible()
+    # "Order sent" turned into the outcome, which also shows as a toast.
+    expect(result).to_have_text("Canceled: buy 2 AMZN")
+    expect(page.locator('[data-toast][data-toast-kind="canceled"]')).to_contain_text(
+        "Canceled: buy 2 AMZN"
+    )
 
 
 def test_flag_off_polls_without_a_socket(open_page, trader, processes):
@@ -233,8 +239,7 @@ def test_flag_off_polls_without_a_socket(open_page, trader, processes):
 
 
 def test_phone_sized_viewport_shows_position_cards(open_page, live):
-    phone = {"width": 390, "height": 844}
-    page = open_page(viewport=phone, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = open_page(**PHONE, **PHONE_SCALE)
     go_live(page, live)
     card = page.locator('[data-symbol="AAPL"]')
     expect(card).to_be_visible()
@@ -243,9 +248,40 @@ def test_phone_sized_viewport_shows_position_cards(open_page, live):
     expect(card.locator('[data-field="market_value"]')).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     expect(page.locator(STATUS)).to_have_attribute("data-connection-status", "connected")
+    # Compact cards: three figures a line, seven figures in three lines under the symbol.
+    assert card.evaluate("r => r.getBoundingClientRect().height") < 190
+    # Dates on one line.
+    for stamp in page.locator("#recent-fills time").all():
+        assert stamp.evaluate("t => t.getClientRects().length") == 1
+        assert stamp.evaluate("t => t.getBoundingClientRect().height") < 30
+    # The Buy/Sell bar stays at the bottom of the screen.
+    bar = page.locator("#trade-bar")
+    expect(bar).to_be_visible()
+    box = bar.bounding_box()
+    assert box is not None and abs(box["y"] + box["height"] - 844) < 2
     screenshot(page, "13-phone")
     page.locator("#positions").scroll_into_view_if_needed()
     screenshot(page, "14-phone-positions")
+
+    # A tap on a position puts it in the ticket and brings the ticket up.
+    card.locator('[data-field="market_value"]').tap()
+    expect(page.locator("#ticket-symbol")).to_have_value("AAPL")
+    expect(page.locator("#ticket-qty")).to_be_focused()
+    expect(page.locator("#ticket-form button[type=submit]")).to_have_text("Buy AAPL")
+    expect(page.locator("#order-ticket")).to_be_in_viewport()
+    expect(bar).to_have_attribute("data-ticket-visible", "true")
+    expect(bar).not_to_be_in_viewport()
+    page.wait_for_function(
+        "() => new Promise((done) => setTimeout(() => done(true), 600))"
+    )  # scrolled
+    screenshot(page, "17-phone-ticket")
+    # Back at the top, the bar's Sell opens the ticket on the sell side.
+    page.evaluate("window.scrollTo(0, 0)")
+    expect(bar).to_be_in_viewport()
+    bar.locator("[data-trade-side=sell]").tap()
+    expect(page.locator("#ticket-side-sell")).to_be_checked()
+    expect(page.locator("#ticket-form button[type=submit]")).to_have_text("Sell AAPL")
+    expect(page.locator("#order-ticket")).to_be_in_viewport()
 
 
 def test_the_page_is_useful_without_javascript(open_page, live):
