@@ -222,18 +222,16 @@ CSP_INLINE_SCRIPT_HASHES = [
     # templates/base.html: document.documentElement.classList.add("js");
     "'sha256-WZRJfWvsnNCPcxzZwvyhovnZGqhZaC+8gPGPRbx6wTk='",
 ]
-CSP_INLINE_STYLE_HASHES = [
-    # templates/admin/operations/test_trade.html: style="max-width: 40rem"
-    "'sha256-vxl3rVEg/5L5diM3l3K/LrZFBUjkdKkBygB/nBpdH8w='",
-    # templates/admin/operations/runbook.html: the <pre>'s style attribute
-    "'sha256-YWOCkygejOwvED2VQd3W31HkDTUivKYubKJ6CbTN1Os='",
-]
+CSP_INLINE_STYLE_HASHES: list[str] = []
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, *CSP_INLINE_SCRIPT_HASHES],
         # 'unsafe-hashes' lets these hashes match style="" attributes too (those exact values).
-        "style-src": [SELF, UNSAFE_HASHES, *CSP_INLINE_STYLE_HASHES],
+        "style-src": [
+            SELF,
+            *([UNSAFE_HASHES, *CSP_INLINE_STYLE_HASHES] if CSP_INLINE_STYLE_HASHES else []),
+        ],
         # data: for the favicon, an inline SVG.
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
