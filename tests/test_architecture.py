@@ -1,4 +1,4 @@
-"""Rules of the layout that no linter checks: trading never imports realtime; modules stay small."""
+"""Rules of the layout no linter checks: trading never imports the stream; modules stay small."""
 
 import ast
 from pathlib import Path
@@ -18,23 +18,37 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_trading_never_imports_realtime() -> None:
-    offenders = {
+def _offenders(package: str, forbidden: tuple[str, ...]) -> set[str]:
+    return {
         str(path.relative_to(ROOT))
-        for path in (ROOT / "trading").rglob("*.py")
+        for path in (ROOT / package).rglob("*.py")
         if any(
-            name == "realtime" or name.startswith("realtime.") for name in imported_modules(path)
+            name == banned or name.startswith(f"{banned}.")
+            for name in imported_modules(path)
+            for banned in forbidden
         )
     }
+
+
+def test_trading_never_imports_realtime() -> None:
+    offenders = _offenders("trading", ("realtime", "operations"))
     assert not offenders, f"the domain must not know the stream: {sorted(offenders)}"
+
+
+def test_rollout_is_a_leaf() -> None:
+    """The rollout gate is asked by the page, REST and the socket; it asks none of them."""
+    offenders = _offenders("rollout", ("trading", "realtime", "operations", "portfolio_stream"))
+    assert not offenders, f"rollout must not import the apps that use it: {sorted(offenders)}"
 
 
 def test_source_modules_stay_small() -> None:
     sources = [
         *ROOT.glob("trading/**/*.py"),
         *ROOT.glob("realtime/**/*.py"),
+        *ROOT.glob("rollout/**/*.py"),
+        *ROOT.glob("operations/**/*.py"),
         *ROOT.glob("portfolio_stream/**/*.py"),
-        *ROOT.glob("static/portfolio/js/*.js"),
+        *ROOT.glob("static/**/*.js"),
     ]
     too_big = {
         str(path.relative_to(ROOT)): lines
