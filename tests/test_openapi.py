@@ -62,7 +62,7 @@ def test_openapi_schema_documents_the_public_api():
     }
     orders = schema["paths"]["/api/orders/"]
     assert {p["name"] for p in orders["get"]["parameters"]} == {"status", "page"}
-    assert set(orders["post"]["responses"]) == {"201", "400", "403", "404"}
+    assert set(orders["post"]["responses"]) == {"201", "400", "403", "404", "413", "422"}
     assert set(schema["paths"]["/api/orders/{id}/"]["delete"]["responses"]) == {
         "202",
         "403",

@@ -74,8 +74,8 @@ def test_order_create_limit(client):
     assert body["time_in_force"] == "gtc"
 
 
-def test_order_create_lowercase_symbol_and_json_number_qty(client):
-    response = client.post("/api/orders/", {**MARKET_BUY, "symbol": "aapl", "qty": 2.5}, "json")
+def test_order_create_lowercase_symbol(client):
+    response = client.post("/api/orders/", {**MARKET_BUY, "symbol": "aapl", "qty": "2.5"}, "json")
 
     assert response.status_code == 201
     assert response.json()["symbol"] == "AAPL"
@@ -289,5 +289,8 @@ def test_order_get_unknown_is_404(client):
     assert response.json() == {"detail": "Order not found."}
 
 
-def test_order_detail_non_uuid_is_404(client):
-    assert client.get("/api/orders/not-a-uuid/").status_code == 404
+def test_order_detail_non_uuid_is_json_404(client):
+    response = client.get("/api/orders/not-a-uuid/")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}

@@ -225,12 +225,16 @@ def test_untradable_or_unpriced_instrument_is_refused(account):
 
 def test_client_order_id_makes_a_retry_return_the_same_order(account, other_account):
     first = submit(account, client_order_id="retry-1")
-    again = submit(account, client_order_id="retry-1", qty=D("99"))
+    again = submit(account, client_order_id="retry-1")
     assert again.pk == first.pk
     assert Order.objects.count() == OrderJob.objects.count() == 1
     with pytest.raises(DomainError) as raised:
-        submit(other_account, client_order_id="retry-1")
-    assert raised.value.field == "client_order_id"
+        submit(account, client_order_id="retry-1", qty=D("99"))  # another order, same key
+    assert (raised.value.field, raised.value.code) == ("client_order_id", "idempotency_key_reused")
+    # Another account's key is its own: a second order, not an error.
+    theirs = submit(other_account, client_order_id="retry-1")
+    assert theirs.pk != first.pk
+    assert Order.objects.count() == OrderJob.objects.count() == 2
 
 
 # --- cancel ------------------------------------------------------------------------------

@@ -1,8 +1,12 @@
 """Input and output serializers of the REST API; decimals travel as strings, never floats."""
 
+import re
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import Direction, extend_schema_field
 from rest_framework import serializers
 
 from trading.enums import OrderSide, OrderType, PositionSide, TimeInForce
@@ -184,6 +188,75 @@ class OrderListFilterSerializer(serializers.Serializer[dict[str, str]]):
     )
 
 
+# ASCII only: Python's Decimal() also reads "\u0661" (an Arabic-Indic one) and "1e3", and a
+# float would round the money on its way in. ECMA's \d (the OpenAPI pattern) is ASCII already.
+DECIMAL_STRING = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+# Alpaca takes a longer free-text client_order_id; ours also travels in logs, the
+# admin and the browser, so it is a printable token: no newlines, no bidi overrides (U+202E).
+CLIENT_ORDER_ID_CHARS = re.compile(r"[A-Za-z0-9._:-]+")
+CLIENT_ORDER_ID_MAX_LENGTH = 48
+
+
+class DecimalStringField(serializers.DecimalField):
+    """A decimal sent as a JSON string of ASCII digits, an optional "-" and ".": never a number."""
+
+    default_error_messages = {
+        "not_a_string": 'Send {name} as a decimal string, e.g. "10" or "2.5", not a JSON number.',
+    }
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if not isinstance(data, str):
+            self.fail("not_a_string", name=self.field_name)
+        if not DECIMAL_STRING.fullmatch(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+# drf-spectacular's extension base is untyped; subclassing registers the extension.
+class DecimalStringFieldSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    """Documents the digits a DecimalStringField takes: drf-spectacular's own pattern lets
+    "", "-" and "." through (every part optional), which the API then refuses."""
+
+    target_class = DecimalStringField
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Direction) -> Any:
+        schema = auto_schema._map_serializer_field(  # type: ignore[no-untyped-call]
+            self.target, direction, bypass_extensions=True
+        )
+        places = self.target.decimal_places
+        whole = self.target.max_digits - places
+        schema["pattern"] = (
+            rf"^-?(?:[0-9]{{1,{whole}}}(?:\.[0-9]{{0,{places}}})?|\.[0-9]{{1,{places}}})$"
+        )
+        return schema
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": f"^{CLIENT_ORDER_ID_CHARS.pattern}$",
+        "minLength": 1,
+        "maxLength": CLIENT_ORDER_ID_MAX_LENGTH,
+    }
+)
+class ClientOrderIdField(serializers.CharField):
+    """Letters, digits and `-_.:`, 1 to 48 of them; kept exactly as sent (no trimming)."""
+
+    default_error_messages = {
+        "characters": "Use only letters, digits and - _ . : (at most 48).",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=CLIENT_ORDER_ID_MAX_LENGTH, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        # fullmatch: `$` in a validator's search() would let a trailing newline through.
+        if not CLIENT_ORDER_ID_CHARS.fullmatch(value):
+            self.fail("characters")
+        return value
+
+
 class OrderCreateSerializer(serializers.Serializer[dict[str, Any]]):
     """A new order; the service checks the symbol and the buying power."""
 
@@ -191,14 +264,15 @@ class OrderCreateSerializer(serializers.Serializer[dict[str, Any]]):
     side = serializers.ChoiceField(choices=OrderSide.choices)
     # Bounded like the columns they land in, so a value the database cannot hold is a
     # 400 naming the field, never a 500 (or a silently rounded number on SQLite).
-    qty = serializers.DecimalField(
+    qty = DecimalStringField(
         max_digits=QTY_DIGITS,
         decimal_places=6,
         max_value=MAX_ORDER_QTY,
-        help_text=f"Shares; positive, at most {MAX_ORDER_QTY} with at most 6 decimals.",
+        help_text=f'Shares, as a decimal string ("10", "2.5"; a JSON number is refused '
+        f"with 400): positive, at most {MAX_ORDER_QTY} with at most 6 decimals, ASCII digits.",
     )
     type = serializers.ChoiceField(choices=OrderType.choices)
-    limit_price = serializers.DecimalField(
+    limit_price = DecimalStringField(
         max_digits=PRICE_DIGITS,
         decimal_places=4,
         max_value=MAX_LIMIT_PRICE,
@@ -206,17 +280,18 @@ class OrderCreateSerializer(serializers.Serializer[dict[str, Any]]):
         allow_null=True,
         default=None,
         help_text=(
-            "Required for limit orders, absent for market orders; "
-            f"at most {MAX_LIMIT_PRICE} with at most 4 decimals."
+            "Required for limit orders, absent for market orders; a decimal string like "
+            f"qty, at most {MAX_LIMIT_PRICE} with at most 4 decimals."
         ),
     )
     time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, default=TimeInForce.DAY)
-    client_order_id = serializers.CharField(
-        max_length=48,
+    client_order_id = ClientOrderIdField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="Your idempotency key: a retry with the same id returns the same order.",
+        help_text="Your idempotency key, unique within your account: a retry with the same id "
+        "and the same fields returns the same order; the same id with other fields is refused "
+        "with 422. Letters, digits and - _ . : only.",
     )
 
     def validate_qty(self, value: Decimal) -> Decimal:

@@ -1,8 +1,8 @@
 """REST API routes, mounted under /api/."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from trading.api import views
+from trading.api import base, views
 
 urlpatterns = [
     path("account/", views.AccountApi.as_view(), name="api-account"),
@@ -15,4 +15,7 @@ urlpatterns = [
         views.PortfolioSnapshotApi.as_view(),
         name="api-portfolio-snapshot",
     ),
+    # Last (and mounted after every other /api/ include): JSON, never Django's HTML 404,
+    # for malformed ids and unknown paths; slash-less forms of the routes above.
+    re_path(r"^(?P<rest>.*)$", base.api_fallback, name=base.FALLBACK_URL_NAME),
 ]

@@ -8,12 +8,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from rollout.gate import realtime_enabled_for
+from trading.api.base import ApiView
 from trading.api.errors import NoBrokerAccount, OrderNotFound, domain_error_to_api
 from trading.api.serializers import (
     AccountHistoryErrorSerializer,
@@ -67,7 +66,7 @@ def request_account(request: Request) -> BrokerAccount:
     return account
 
 
-class AccountApi(APIView):
+class AccountApi(ApiView):
     @extend_schema(responses={200: AccountSerializer, 403: FORBIDDEN, 404: NO_ACCOUNT})
     def get(self, request: Request) -> Response:
         """The account's balances and today's P&L."""
@@ -75,7 +74,7 @@ class AccountApi(APIView):
         return Response(AccountSerializer(account).data)
 
 
-class PositionListApi(APIView):
+class PositionListApi(ApiView):
     @extend_schema(responses={200: PositionSerializer(many=True), 403: FORBIDDEN, 404: NO_ACCOUNT})
     def get(self, request: Request) -> Response:
         """Open positions, by symbol."""
@@ -83,9 +82,8 @@ class PositionListApi(APIView):
         return Response(PositionSerializer(positions, many=True).data)
 
 
-class OrderListApi(APIView):
+class OrderListApi(ApiView):
     pagination_class = OrderPagination
-    parser_classes = [JSONParser]
 
     @extend_schema(
         parameters=[OrderListFilterSerializer],
@@ -114,11 +112,19 @@ class OrderListApi(APIView):
             201: OrderSerializer,
             400: OpenApiResponse(
                 OrderCreateErrorSerializer,
-                description="Invalid input, unknown symbol, insufficient buying power "
-                "(on `qty`) or malformed JSON (`detail`).",
+                description="Invalid input (a JSON number for `qty` or `limit_price` too: "
+                "send decimal strings), unknown symbol, insufficient buying power (on `qty`), "
+                "or malformed or too deeply nested JSON (`detail`).",
             ),
             403: FORBIDDEN,
             404: NO_ACCOUNT,
+            413: OpenApiResponse(ErrorSerializer, description="The body is too large."),
+            422: OpenApiResponse(
+                OrderCreateErrorSerializer,
+                description="`client_order_id` was already used for an order with other "
+                "fields (an idempotency key reused; sent again unchanged, it returns 201 "
+                "with the first order).",
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -133,7 +139,7 @@ class OrderListApi(APIView):
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
-class OrderDetailApi(APIView):
+class OrderDetailApi(ApiView):
     @extend_schema(responses={200: OrderSerializer, 403: FORBIDDEN, 404: ORDER_NOT_FOUND})
     def get(self, request: Request, id: uuid.UUID) -> Response:
         """One order of the account."""
@@ -164,7 +170,7 @@ class OrderDetailApi(APIView):
         return Response(OrderSerializer(order).data, status=status.HTTP_202_ACCEPTED)
 
 
-class AccountHistoryApi(APIView):
+class AccountHistoryApi(ApiView):
     @extend_schema(
         parameters=[AccountHistoryFilterSerializer],
         responses={
@@ -185,7 +191,7 @@ class AccountHistoryApi(APIView):
         return Response(AccountHistorySerializer(history).data)
 
 
-class PortfolioSnapshotApi(APIView):
+class PortfolioSnapshotApi(ApiView):
     @extend_schema(responses={200: PortfolioSnapshotSerializer, 403: FORBIDDEN, 404: NO_ACCOUNT})
     def get(self, request: Request) -> Response:
         """Account, positions, open orders, recent fills, seq per channel, `realtime_enabled`."""

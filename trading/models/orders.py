@@ -65,7 +65,8 @@ class Order(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(BrokerAccount, on_delete=models.CASCADE, related_name="orders")
-    client_order_id = models.CharField(max_length=48, unique=True)
+    # Unique per account, as Alpaca's is per Alpaca account (order_unique_client_order_id).
+    client_order_id = models.CharField(max_length=48)
     broker_order_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     symbol = models.CharField(max_length=16)
     side = models.CharField(max_length=4, choices=OrderSide.choices)
@@ -99,6 +100,10 @@ class Order(models.Model):
         ordering = ["-submitted_at"]
         indexes = [models.Index(fields=["account", "status"], name="order_account_status")]
         constraints = [
+            # The account's idempotency key; another account may use the same one.
+            models.UniqueConstraint(
+                fields=["account", "client_order_id"], name="order_unique_client_order_id"
+            ),
             models.CheckConstraint(condition=models.Q(qty__gt=0), name="order_qty_positive"),
             models.CheckConstraint(
                 condition=models.Q(filled_qty__gte=0, filled_qty__lte=models.F("qty")),

@@ -4,7 +4,7 @@ import re
 import uuid
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from trading import signals
@@ -138,37 +138,53 @@ def order_submit(
     time_in_force: str = TimeInForce.DAY,
     client_order_id: str | None = None,
 ) -> Order:
-    """Create the order and its submit job in one transaction; the worker carries it out."""
+    """Create the order and its submit job in one transaction; the worker carries it out.
+
+    `client_order_id` is the account's idempotency key: sent again with the same fields it
+    returns the order it made; with other fields it is refused (`idempotency_key_reused`).
+    """
     symbol = symbol.strip().upper()
     if time_in_force not in TimeInForce.values:
         raise DomainError("Time in force must be day, gtc or ioc.", field="time_in_force")
-    try:
-        with transaction.atomic():
-            account = account_lock(account.pk)
-            # Under the account lock, so two retries of one request cannot both create.
-            if client_order_id and (existing := _existing_order(account, client_order_id)):
-                return existing  # a retried request: the same order, not a second one
-            order = _order_create(
-                account,
-                symbol,
-                side,
-                qty,
-                type,
-                limit_price,
-                time_in_force,
-                client_order_id or uuid.uuid4().hex,
-            )
-    except IntegrityError:
-        # Another account's request took this client_order_id between our check and insert.
-        raise DomainError("client_order_id is already in use.", field="client_order_id") from None
-    return order
+    with transaction.atomic():
+        account = account_lock(account.pk)
+        # Under the account lock, so two retries of one request cannot both create.
+        if client_order_id:
+            existing = Order.objects.filter(account=account, client_order_id=client_order_id)
+            if (order := existing.first()) is not None:
+                requested = {
+                    "symbol": symbol,
+                    "side": side,
+                    "qty": qty,
+                    "type": type,
+                    "limit_price": limit_price,
+                    "time_in_force": time_in_force,
+                }
+                _check_same_request(order, requested)
+                return order  # a retried request: the same order, not a second one
+        return _order_create(
+            account,
+            symbol,
+            side,
+            qty,
+            type,
+            limit_price,
+            time_in_force,
+            client_order_id or uuid.uuid4().hex,
+        )
 
 
-def _existing_order(account: BrokerAccount, client_order_id: str) -> Order | None:
-    existing = Order.objects.filter(client_order_id=client_order_id).first()
-    if existing is not None and existing.account_id != account.pk:
-        raise DomainError("client_order_id is already in use.", field="client_order_id")
-    return existing
+def _check_same_request(order: Order, requested: dict[str, object]) -> None:
+    """Refuse a client_order_id reused for a different order (decimals compare by value)."""
+    differing = [name for name, value in requested.items() if getattr(order, name) != value]
+    if differing:
+        raise DomainError(
+            f"client_order_id {order.client_order_id!r} was already used for another order "
+            f"({', '.join(differing)} differ). Repeat a retry exactly; use a new "
+            "client_order_id for a new order.",
+            field="client_order_id",
+            code="idempotency_key_reused",
+        )
 
 
 def _order_create(
