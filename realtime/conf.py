@@ -14,6 +14,9 @@ SOURCE_COALESCE_WINDOW_SECONDS = 1.0
 REORDER_WAIT_SECONDS = 0.5
 
 MAX_INBOUND_FRAME_BYTES = 4096
+# Deeper nesting is refused before parsing: json.loads recurses once per level; our
+# frames need three.
+MAX_INBOUND_JSON_DEPTH = 32
 MAX_INBOUND_FRAMES_PER_SECOND = 20
 # Seconds in a row over the frame rate before the socket is closed.
 RATE_LIMIT_STRIKES_BEFORE_CLOSE = 3
