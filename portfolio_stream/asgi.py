@@ -12,13 +12,12 @@ django_asgi_app = get_asgi_application()
 import asyncio  # noqa: E402
 from typing import Any  # noqa: E402
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from operations.reporter import reporter_start  # noqa: E402
+from realtime.origin import SameOriginValidator  # noqa: E402
 from realtime.publisher import publisher  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
@@ -46,9 +45,8 @@ application = PublishOnServerLoop(
     ProtocolTypeRouter(
         {
             "http": http_app,
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-            ),
+            # The session is read per route (realtime.routing), after the origin check.
+            "websocket": SameOriginValidator(URLRouter(websocket_urlpatterns)),
         }
     )
 )

@@ -15,6 +15,8 @@ from portfolio_stream.asgi import application
 from realtime.publisher import publisher
 
 ORIGIN = (b"origin", b"http://localhost")
+# The origin check compares the Origin with the request's own host (realtime.origin).
+HOST = (b"host", b"localhost")
 REDIS_URL = (
     os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 )
@@ -68,7 +70,7 @@ async def ws_connect(channel_layer: Any) -> AsyncIterator[Connect]:
     async def connect(
         user: Any = None, *, origin: bytes = ORIGIN[1], cookie: bytes | None = None
     ) -> WebsocketCommunicator:
-        headers = [(b"origin", origin)]
+        headers = [HOST, (b"origin", origin)]
         if user is not None:
             headers.append((b"cookie", cookie or await session_cookie(user)))
         communicator = WebsocketCommunicator(application, "/ws/portfolio", headers=headers)
@@ -79,7 +81,7 @@ async def ws_connect(channel_layer: Any) -> AsyncIterator[Connect]:
     for communicator in opened:
         try:
             await communicator.disconnect()
-        except Exception:  # noqa: S110 - already closed by the test
+        except (Exception, asyncio.CancelledError):  # noqa: S110 - closed or cancelled by the test
             pass
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from portfolio_stream.asgi import application
 from realtime.events import parse_event
 from tests.realtime.client_state import CHANNELS, TERMINAL_ORDER_STATUSES, ClientState
-from tests.realtime.conftest import ORIGIN
+from tests.realtime.conftest import HOST, ORIGIN
 from trading.broker.simulated.venue import match_symbol
 from trading.models import BrokerAccount, Instrument, Order
 from trading.money import MONEY_PLACES
@@ -76,7 +76,7 @@ class Tab:
     async def open(self) -> None:
         self.state = ClientState()
         self.communicator = WebsocketCommunicator(
-            application, "/ws/portfolio", headers=[ORIGIN, (b"cookie", self.cookie)]
+            application, "/ws/portfolio", headers=[HOST, ORIGIN, (b"cookie", self.cookie)]
         )
         connected, _ = await self.communicator.connect()
         assert connected, f"{self.name} could not connect"
