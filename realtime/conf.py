@@ -23,6 +23,25 @@ RATE_LIMIT_STRIKES_BEFORE_CLOSE = 3
 
 # Outbound frames waiting for the socket; a client this far behind is cut loose.
 MAX_OUTBOUND_QUEUE_MESSAGES = 500
+# Bytes written to a socket that its client has not read yet (daphne's transport buffer,
+# which send() never waits for). Past this the client is too slow: close 4008.
+MAX_SOCKET_BACKLOG_BYTES = 1024 * 1024
+# How long a closing socket waits for its queued frames (the `error`) to go out.
+CLOSE_FLUSH_TIMEOUT_SECONDS = 1.0
+# How long the server waits for the client to answer its close frame before dropping the
+# connection (autobahn's default is 1 s): time for a slow reader to reach the close code.
+CLOSE_HANDSHAKE_TIMEOUT_SECONDS = 5.0
+
+# A closed socket's Redis UNSUBSCRIBEs are sent in the background, batched over this delay
+# and given up (logged) after the timeout; disconnect itself never waits for Redis.
+UNSUBSCRIBE_BATCH_DELAY_SECONDS = 0.05
+UNSUBSCRIBE_TIMEOUT_SECONDS = 5.0
+
+# Server shutdown (SIGTERM): open sockets get 1012 in batches of this size, this far apart,
+# then up to the grace period to answer before the rest are cut.
+SHUTDOWN_BATCH_SIZE = 200
+SHUTDOWN_BATCH_PAUSE_SECONDS = 0.05
+SHUTDOWN_GRACE_SECONDS = 5.0
 
 CHANNELS = ("positions", "orders", "account")
 ROLLOUT_FLAG = REALTIME_PORTFOLIO
