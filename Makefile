@@ -83,13 +83,29 @@ lint: install
 # The suite runs twice: on SQLite (the embedded mode's database) and on PostgreSQL
 # (production's; it exercises SELECT ... FOR UPDATE SKIP LOCKED and the psycopg pool).
 # The staging smoke test runs first: pytest's summary stays the last word.
-test: install lint browser-deps test-staging test-sqlite test-postgres
+test: install lint browser-deps test-staging test-faults test-sqlite test-postgres
 	@echo
 	@echo "All checks passed (lint, staging smoke test, SQLite suite, PostgreSQL suite)."
 
 test-staging: install | var
 	@scripts/timed.sh "staging: two daphnes, worker, market, sync, broker stream; smoke and load" \
 		scripts/staging.sh
+
+# Fault drills (tests/faults) on PostgreSQL, plus the concurrency drill that lives with the
+# buying-power tests: broker stream drops, killed workers, broker timeouts, a database
+# restart (that drill starts a throwaway PostgreSQL of its own and stops it).
+.PHONY: test-faults
+test-faults: install | var
+	@echo; echo "==> fault drills: finding a Redis server and a PostgreSQL server"
+	@redis=; url=; \
+	trap '[ -z "$$url" ] || scripts/stop_postgres.sh "$$url"; \
+		[ -z "$$redis" ] || scripts/stop_redis.sh "$$redis"' EXIT; \
+	trap 'exit 130' INT TERM; \
+	redis="$$(scripts/ensure_redis.sh)"; url="$$(scripts/ensure_postgres.sh)"; \
+	DATABASE_URL="$$url" TEST_REDIS_URL="$$redis" PORTFOLIO_STRICT_TEST_DEPS=1 \
+		scripts/timed.sh "fault drills on PostgreSQL" $(BIN)/pytest tests/faults \
+		tests/trading/test_buying_power_holds.py::test_fifty_concurrent_submits_against_one_account_never_overspend \
+		$(PYTEST_ARGS)
 
 # The browser tests drive Debian's Chromium (installed with apt-get when missing).
 browser-deps:
