@@ -5,6 +5,8 @@ import os
 import socket
 import threading
 
+from django.db import DatabaseError, connections
+
 from trading.broker.gateway import BrokerGateway
 from trading.broker.types import (
     BrokerAuthError,
@@ -137,6 +139,10 @@ def _job_run(job: OrderJob, *, worker_id: str) -> str:
     return "done"
 
 
+# The longest pause between attempts while the database is down.
+MAX_DATABASE_BACKOFF_SECONDS = 5.0
+
+
 def run_worker(
     *,
     stop: threading.Event,
@@ -150,16 +156,30 @@ def run_worker(
     wake = wake or threading.Event()
     processed = 0
     logger.info("order worker %s started", worker_id)
+    failures = 0
     while not stop.is_set():
-        connections_recycle()
-        job = job_claim_next(worker_id=worker_id)
+        try:
+            connections_recycle()
+            job = job_claim_next(worker_id=worker_id)
+            if job is not None:
+                job_run(job, worker_id=worker_id)
+        except DatabaseError as error:
+            # The database went away (a restart, a failover): the loop must outlive it. A
+            # job claimed before the error is taken over when its lease runs out.
+            failures += 1
+            delay = min(poll_interval_seconds * 2**failures, MAX_DATABASE_BACKOFF_SECONDS)
+            logger.warning("order worker %s: database unavailable (%s); retrying in %.1fs",
+                           worker_id, error, delay)  # fmt: skip
+            connections.close_all()
+            stop.wait(delay)
+            continue
+        failures = 0
         if job is None:
             if burst:
                 break
             wake.wait(poll_interval_seconds)
             wake.clear()
             continue
-        job_run(job, worker_id=worker_id)
         processed += 1
     logger.info("order worker %s stopped after %d jobs", worker_id, processed)
     return processed

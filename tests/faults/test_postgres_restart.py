@@ -248,11 +248,5 @@ def test_requests_fail_cleanly_while_postgres_is_down_and_the_pool_recovers(outc
     assert outcome.placed == sum(a.status == 201 for a in log), context
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the embedded order worker thread dies on a database error: run_worker "
-    "(trading/worker.py) lets the OperationalError of job_retry/job_claim_next escape, so "
-    "serve keeps answering but never works the queue again until restarted",
-)
 def test_the_order_worker_works_the_queue_again_after_the_restart(outcome):
     assert outcome.filled == "filled", f"the order worker did not recover{outcome.logs}"
