@@ -85,7 +85,7 @@ lint: install
 # The staging smoke test runs first: pytest's summary stays the last word.
 test: install lint browser-deps test-staging test-faults test-sqlite test-postgres
 	@echo
-	@echo "All checks passed (lint, staging smoke test, SQLite suite, PostgreSQL suite)."
+	@echo "All checks passed (lint, staging smoke test, fault drills, SQLite suite, PostgreSQL suite)."
 
 test-staging: install | var
 	@scripts/timed.sh "staging: two daphnes, worker, market, sync, broker stream; smoke and load" \
@@ -123,7 +123,7 @@ test-sqlite: install | var
 	trap 'exit 130' INT TERM; \
 	redis="$$(scripts/ensure_redis.sh)"; \
 	env -u DATABASE_URL TEST_REDIS_URL="$$redis" PORTFOLIO_STRICT_TEST_DEPS=1 \
-		scripts/timed.sh "pytest on SQLite" $(BIN)/pytest $(PYTEST_ARGS)
+		scripts/timed.sh "pytest on SQLite" $(BIN)/pytest --ignore=tests/faults $(PYTEST_ARGS)
 
 test-postgres: install | var
 	@echo; echo "==> finding a Redis server and a PostgreSQL server"
@@ -133,7 +133,7 @@ test-postgres: install | var
 	trap 'exit 130' INT TERM; \
 	redis="$$(scripts/ensure_redis.sh)"; url="$$(scripts/ensure_postgres.sh)"; \
 	DATABASE_URL="$$url" TEST_REDIS_URL="$$redis" PORTFOLIO_STRICT_TEST_DEPS=1 \
-		scripts/timed.sh "pytest on PostgreSQL" $(BIN)/pytest $(PYTEST_ARGS)
+		scripts/timed.sh "pytest on PostgreSQL" $(BIN)/pytest --ignore=tests/faults $(PYTEST_ARGS)
 
 # --- Cleaning -----------------------------------------------------------------------------
 
