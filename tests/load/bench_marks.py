@@ -84,7 +84,12 @@ def main(argv: list[str]) -> None:
     symbols = list(SYMBOL_POOL[: options.symbols])
     seeded = time.perf_counter()
     seed_traders(options.traders, symbols=symbols, name=f"m{os.getpid()}")
-    start = dict(Instrument.objects.filter(symbol__in=symbols).values_list("symbol", "price"))
+    start = {
+        symbol: price or Decimal(100)
+        for symbol, price in Instrument.objects.filter(symbol__in=symbols).values_list(
+            "symbol", "price"
+        )
+    }
     report: dict[str, Any] = {
         "traders": options.traders,
         "symbols": len(symbols),
