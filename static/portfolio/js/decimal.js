@@ -122,3 +122,12 @@ export function subtractDecimal(a, b) {
 export function absDecimal(d) {
   return { neg: false, mag: d.mag, scale: d.scale };
 }
+
+/** a + b, exactly. */
+export function addDecimal(a, b) {
+  const x = typeof a === "string" ? parseDecimal(a) : a;
+  const y = typeof b === "string" ? parseDecimal(b) : b;
+  const scale = Math.max(x.scale, y.scale);
+  const sum = rescale(x, scale) + rescale(y, scale);
+  return { neg: sum < 0n, mag: sum < 0n ? -sum : sum, scale };
+}

@@ -5,25 +5,19 @@ import { Announcer } from "./announcer.js";
 import { ApiError, requestJson } from "./api.js";
 import { ago, signedPct, signedUsd, trend, usd } from "./format.js";
 import { LiveClient } from "./live_client.js";
+import { OrderHistory, OrderHistoryLoader, OrderHistoryView } from "./order_history.js";
 import { PortfolioView } from "./render.js";
-import { EquityHistory, SparklineView } from "./sparkline.js";
+import { clockLabel, HISTORY_REFRESH_MS, IntradaySeries, SparklineView } from "./sparkline.js";
 import { freshness } from "./staleness.js";
 import { connectionView, StatusIndicator } from "./status.js";
 import { PortfolioStore } from "./store.js";
+import { isOpenOrder } from "./store_rows.js";
 import { SyncController } from "./sync.js";
 import { bindCancelButtons, clearStaleCancelNotes, OrderTicket } from "./ticket.js";
 import { bindTradeShortcuts } from "./trade_shortcuts.js";
 import { orderToast, Toaster } from "./toasts.js";
 
 const TICK_MS = 1_000;
-
-function localStore() {
-  try {
-    return window.localStorage;
-  } catch {
-    return null;
-  }
-}
 
 // Orders that left the open list without the stream saying how (a poll, a snapshot after a
 // reconnect) are looked up once, so their outcome still gets its toast.
@@ -52,21 +46,63 @@ function boot(root) {
     window.location.assign(`${loginUrl}?next=${encodeURIComponent(window.location.pathname)}`);
   }
 
-  // --- Day sparkline ---------------------------------------------------------------------------
-  const history = new EquityHistory({
-    storage: localStore(),
-    key: `portfolio-stream:equity:${root.dataset.username}:${initial.account.trading_day || "today"}`,
-  });
+  // --- Day chart: the server's intraday history, continued live -------------------------------
+  const series = new IntradaySeries();
   const sparkline = new SparklineView(document.getElementById("day-sparkline"));
+  let tradingDay = initial.account.trading_day || null;
+  let historyLoading = null;
   function drawSparkline() {
     const account = store.account;
-    history.add(Date.now(), account.equity);
-    sparkline.render(history.points, account.last_equity, {
+    const points = series.points;
+    const span = points.length > 1 ? ` The chart shows ${points.length} points from ${clockLabel(points[0][0])} to ${clockLabel(points[points.length - 1][0])} UTC.` : "";
+    sparkline.render(points, account.last_equity, {
       trend: trend(account.day_pl),
-      label: `Equity today: ${usd(account.equity)}, ${signedUsd(account.day_pl)} (${signedPct(account.day_pl_pct)}) since the previous close of ${usd(account.last_equity)}.`,
+      source: series.source,
+      label: `Equity today: ${usd(account.equity)}, ${signedUsd(account.day_pl)} (${signedPct(account.day_pl_pct)}) since the previous close of ${usd(account.last_equity)}.${span}`,
     });
   }
+  function fetchEquityHistory(reason) {
+    if (historyLoading) return historyLoading;
+    historyLoading = (async () => {
+      try {
+        const response = await requestJson(root.dataset.historyUrl);
+        if (response.ok && series.applyHistory(response.data, Date.now())) drawSparkline();
+        else if (!response.ok) console.warn(`[chart] history (${reason}): HTTP ${response.status}`);
+      } catch (error) {
+        console.warn(`[chart] history (${reason}) failed: ${error && error.message ? error.message : error}`);
+      } finally {
+        historyLoading = null;
+      }
+    })();
+    return historyLoading;
+  }
+  /** A new equity from the stream or a poll: onto the chart (a new trading day starts over). */
+  function chartAccount(account) {
+    if (account.trading_day && tradingDay && account.trading_day !== tradingDay) {
+      series.reset();
+      fetchEquityHistory("new trading day");
+    }
+    tradingDay = account.trading_day || tradingDay;
+    series.add(account.equity);
+    drawSparkline();
+  }
+  series.add(initial.account.equity);
   drawSparkline();
+  fetchEquityHistory("page opened");
+
+  // --- Order history -----------------------------------------------------------------------------
+  const historySection = document.querySelector("[data-order-history]");
+  const orderHistory = new OrderHistory();
+  orderHistory.addPage(JSON.parse(document.getElementById("order-history-data").textContent));
+  const historyView = new OrderHistoryView(historySection, document.getElementById("history-row-template"));
+  const historyLoader = new OrderHistoryLoader({
+    history: orderHistory,
+    view: historyView,
+    firstUrl: root.dataset.historyOrdersUrl,
+    fetchPage: (path) => requestJson(path),
+    base: window.location.href,
+  });
+  historySection.querySelector("[data-history-more]").addEventListener("click", () => historyLoader.more());
 
   // --- REST sync -------------------------------------------------------------------------------
   async function fetchSnapshot() {
@@ -84,6 +120,8 @@ function boot(root) {
     onResult: (result) => {
       if (result.ok) followRollout(result.snapshot.realtime_enabled);
       if (result.ok) clearStaleErrors();
+      // Polling (or the live page's backup poll): the chart's history now and then, too.
+      if (result.ok && (series.fetchedAt === null || Date.now() - series.fetchedAt >= HISTORY_REFRESH_MS)) fetchEquityHistory("poll");
       render(Date.now());
     },
   });
@@ -94,7 +132,7 @@ function boot(root) {
     renderFreshness(Date.now());
     sync.noteChange(change);
     if (change.account) {
-      drawSparkline();
+      chartAccount(change.account.row);
       if (change.account.fields.day_pl) {
         const a = change.account.row;
         announcer.pl(`Day P&L ${signedUsd(a.day_pl)}, ${signedPct(a.day_pl_pct)}. Equity ${usd(a.equity)}.`);
@@ -108,6 +146,7 @@ function boot(root) {
 
   /** Toast an order's outcome once and tell the ticket, if it is the ticket's order. */
   function orderOutcome(order) {
+    if (!isOpenOrder(order)) historyLoader.note(order); // into the history at once
     const toast = orderToast(order);
     if (!toast) return;
     outcomes.set(order.id, toast);
@@ -118,7 +157,10 @@ function boot(root) {
 
   async function lookUpOutcomes(change) {
     const told = new Set(change.transitions.map((t) => t.id));
-    const ids = [...change.removedOrders].filter((id) => !told.has(id) && !outcomes.has(id)).slice(0, MAX_OUTCOME_LOOKUPS);
+    const untold = [...change.removedOrders].filter((id) => !told.has(id));
+    // Orders that ended out of the stream's sight: the history's newest page has them all.
+    if (untold.length) historyLoader.refresh();
+    const ids = untold.filter((id) => !outcomes.has(id)).slice(0, MAX_OUTCOME_LOOKUPS);
     for (const id of ids) {
       try {
         const response = await requestJson(`${root.dataset.ordersUrl}${encodeURIComponent(id)}/`);
@@ -133,6 +175,7 @@ function boot(root) {
   let clientState = realtime ? "connecting" : "disabled";
   let clientInfo = {};
   let client = null;
+  let wasEverLive = false;
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
   function startClient() {
     client = new LiveClient({
@@ -147,9 +190,16 @@ function boot(root) {
           return store.applyEvent(frame);
         },
         onState: (state, info) => {
+          const back = state === "live" && clientState !== "live" && info.everLive && wasEverLive;
           clientState = state;
           clientInfo = info;
           const live = state === "live";
+          if (live) wasEverLive = true;
+          // Back after a drop: what the chart and the history missed meanwhile.
+          if (back) {
+            fetchEquityHistory("reconnected");
+            historyLoader.refresh();
+          }
           sync.setMode(live ? "live" : "fallback");
           root.dataset.syncMode = live ? "live" : state === "connecting" && !info.everLive && !info.downSince ? "connecting" : "polling";
           root.dataset.clientState = state;
@@ -260,7 +310,6 @@ function boot(root) {
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && client) client.reconnectNow("tab visible");
   });
-  window.addEventListener("pagehide", () => history.save());
 
   // --- Order ticket, cancel buttons ------------------------------------------------------------
   const ordersUrl = root.dataset.ordersUrl;
@@ -298,7 +347,7 @@ function boot(root) {
   tick();
   window.setInterval(tick, TICK_MS);
   // For debugging in the console and for the browser tests; not an API.
-  window.portfolioLive = { store, client, sync, announcer, history, toaster };
+  window.portfolioLive = { store, client, sync, announcer, series, orderHistory, historyLoader, toaster };
   sync.start();
   if (realtime) startClient();
   else root.dataset.syncMode = "polling";

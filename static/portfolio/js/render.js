@@ -9,6 +9,7 @@ import { flash } from "./flash.js";
 import { AttentionMarks, changeDirection, isMeaningfulMove } from "./significance.js";
 import { feedBadge, sectionNote } from "./staleness.js";
 import { MAX_FILLS } from "./store_rows.js";
+import { totalUnrealizedPl, valueOf } from "./totals.js";
 
 const text = (value) => (value === null || value === undefined ? "" : String(value));
 const spec = (format, { sign = false, title = null } = {}) => ({ format, sign, title });
@@ -21,6 +22,7 @@ const POSITION_CELLS = {
   unrealized_pl: spec(signedUsd, { sign: true }),
   unrealized_plpc: spec(signedPct, { sign: true }),
   unrealized_intraday_pl: spec(signedUsd, { sign: true }),
+  change_today: spec(signedPct, { sign: true }),
 };
 const ACCOUNT_CELLS = {
   equity: spec(usd),
@@ -29,7 +31,12 @@ const ACCOUNT_CELLS = {
   buying_power: spec(usd),
   day_pl: spec(signedUsd, { sign: true }),
   day_pl_pct: spec(signedPct, { sign: true }),
+  realized_pl_today: spec(signedUsd, { sign: true }),
+  realized_pl: spec(signedUsd, { sign: true }),
 };
+// Booked by closing fills only: each change is a trade, and flashes.
+const REALIZED = ["realized_pl_today", "realized_pl"];
+const TOTAL_CELL = spec(signedUsd, { sign: true });
 // Figures that move with equity: they flash together when equity moved meaningfully.
 const EQUITY_GROUP = ["equity", "day_pl", "day_pl_pct"];
 const ORDER_CELLS = {
@@ -40,6 +47,8 @@ const ORDER_CELLS = {
   limit_price: spec(price, { title: exactPrice }),
 };
 const FILL_CELLS = { symbol: spec(text), qty: spec(qty), price: spec(price, { title: exactPrice }) };
+// A fill's value, qty x price exactly: the cents shown, every digit in the tooltip.
+const VALUE_CELL = spec(usd, { title: exactPrice });
 
 /** Set a cell's data-value, text, sign colour and tooltip; returns whether anything changed. */
 export function setCell(cell, raw, { format, sign = false, title = null }) {
@@ -190,6 +199,8 @@ export class PortfolioView {
       "data-execution-id",
     );
     this.account = doc.getElementById("account");
+    this.totalUnrealized = doc.querySelector('[data-field="total_unrealized_pl"]');
+    this.positionsWithPl = doc.querySelector('[data-count-for="positions-pl"]');
     this.positionCount = doc.querySelector('[data-count-for="positions"]');
     this.orderCount = doc.querySelector('[data-count-for="orders"]');
     this.updated = [...doc.querySelectorAll("[data-updated-for]")];
@@ -200,6 +211,7 @@ export class PortfolioView {
   render(change, store) {
     if (change.account) this.renderAccount(change.account);
     this.renderPositions(change, store);
+    this.renderTotals(change, store);
     this.renderOrders(change, store);
     this.renderFills(change, store);
   }
@@ -240,7 +252,29 @@ export class PortfolioView {
     if (byName.cash && "cash" in fields) attend.push(byName.cash);
     const power = byName.buying_power;
     if (power && (trade || isMeaningfulMove(power.from, power.to, row.equity))) attend.push(power);
+    for (const name of REALIZED) if (byName[name] && name in fields) attend.push(byName[name]);
     this._attend(attend, row.equity);
+  }
+
+  /**
+   * The positions' total unrealized P&L, summed exactly; it flashes on a trade (a position
+   * opened, closed or resized) or a move of $1 and 0.05 % of equity since it last flashed.
+   */
+  renderTotals(change, store) {
+    const cell = this.totalUnrealized;
+    if (!cell) return;
+    if (change.positions.size === 0 && change.removedPositions.size === 0 && change.source !== "rest" && change.source !== "snapshot") return;
+    const total = totalUnrealizedPl(store.positions.values());
+    if (total === null) return;
+    const from = this.tinted.get(cell, cell.dataset.value);
+    setCell(cell, total, TOTAL_CELL);
+    const trade =
+      change.removedPositions.size > 0 ||
+      [...change.positions.values()].some(({ fields, isNew }) => isNew || "qty" in fields || "side" in fields);
+    const equity = this._equity();
+    if (trade || isMeaningfulMove(from, total, equity)) this._attend([{ cell, from, to: total }], equity);
+    const count = store.positions.size === 1 ? "1 open position" : `${store.positions.size} open positions`;
+    if (this.positionsWithPl && this.positionsWithPl.textContent !== count) this.positionsWithPl.textContent = count;
   }
 
   renderPositions(change, store) {
@@ -310,6 +344,8 @@ export class PortfolioView {
       setTime(field(row, "executed_at"), fill.executed_at);
       setTag(field(row, "side"), fill.side, `tag tag-${fill.side}`);
       for (const [name, cellSpec] of Object.entries(FILL_CELLS)) setCell(field(row, name), fill[name], cellSpec);
+      const value = field(row, "value");
+      if (value) setCell(value, valueOf(fill.qty, fill.price), VALUE_CELL);
       if (fresh.has(fill.execution_id)) flash(row, "new");
     }
     this.fills.reorder(store.fills.slice(0, MAX_FILLS).map((fill) => fill.execution_id));
