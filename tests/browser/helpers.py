@@ -71,3 +71,14 @@ def nudge(admin: httpx.Client, symbol: str, percent: str) -> None:
     )
     # A redirect means done; the form again (200) carries the refusal.
     assert response.status_code == 302, response.text
+
+
+def scroll_to(page: Any, selector: str) -> None:
+    """Scroll so that `selector` starts just under the sticky top bar (for screenshots)."""
+    page.evaluate(
+        """(selector) => {
+          const top = document.querySelector(selector).getBoundingClientRect().top;
+          window.scrollTo(0, Math.max(0, top + window.scrollY - 76));
+        }""",
+        selector,
+    )

@@ -1,10 +1,10 @@
 // The testable halves of the UI modules: announcement pacing, the status indicator's states,
-// the order ticket's validation, and the sparkline's history and geometry.
+// the order ticket's validation, and the day chart's geometry.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { Announcer } from "../../static/portfolio/js/announcer.js";
-import { EquityHistory, SAMPLE_MS, sparklineGeometry } from "../../static/portfolio/js/sparkline.js";
+import { sparklineGeometry } from "../../static/portfolio/js/sparkline.js";
 import { feedBadge, sectionNote } from "../../static/portfolio/js/staleness.js";
 import { connectionView, LABELS, OFFLINE_AFTER_MS } from "../../static/portfolio/js/status.js";
 import { orderToast, Toaster, TOAST_KINDS } from "../../static/portfolio/js/toasts.js";
@@ -92,23 +92,14 @@ test("order ticket: the API's errors land on their fields", () => {
   assert.equal(estimateValue("x", "1"), null);
 });
 
-test("sparkline: one point per 15 s kept for the day, drawn against the previous close", () => {
-  const storage = new Map();
-  const store = { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => storage.set(k, v) };
-  const history = new EquityHistory({ storage: store, key: "k" });
-  history.add(0, "100.00");
-  history.add(1_000, "101.00");
-  history.add(2_000, "102.00"); // still within 15 s of the first: moves the last point
-  assert.deepEqual(history.points, [[0, "100.00"], [2_000, "102.00"]]);
-  history.add(SAMPLE_MS + 1, "99.00");
-  assert.equal(history.points.length, 3);
-  history.save();
-  assert.deepEqual(new EquityHistory({ storage: store, key: "k" }).points, history.points);
-  const geometry = sparklineGeometry(history.points, "100.00", { width: 100, height: 20, pad: 0 });
+test("day chart geometry: drawn against the previous close, one point or many", () => {
+  const points = [[0, "100.00"], [2_000, "102.00"], [60_001, "99.00"]];
+  const geometry = sparklineGeometry(points, "100.00", { width: 100, height: 20, pad: 0 });
   assert.equal(geometry.line.split(" L").length, 3);
   assert.equal(geometry.last[0], 100);
   assert.equal(geometry.last[1], 20); // 99 is the lowest value
   assert.ok(geometry.baseY > 0 && geometry.baseY < 20);
+  assert.equal(geometry.x(30_000.5), 50);
   assert.equal(sparklineGeometry([], "1"), null);
   assert.ok(sparklineGeometry([[0, "5"]], "5").line.startsWith("M"));
 });

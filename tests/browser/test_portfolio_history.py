@@ -1,0 +1,336 @@
+"""The trader's figures in Chromium against a live server: realized P&L booked by a closing
+sell, the total unrealized P&L, the order history (filled, canceled, rejected; More; live
+outcomes without a refetch), and the day chart drawn from the server's intraday history
+across reloads, devices and reconnects."""
+
+import math
+import re
+from datetime import datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from portfolio_stream.pages import exact_value
+from tests.browser.conftest import api_session, login, screenshot
+from tests.browser.helpers import (
+    DESKTOP,
+    PHONE,
+    PHONE_SCALE,
+    admin_session,
+    buy,
+    expect_status,
+    go_live,
+    nudge,
+    scroll_to,
+)
+from trading.models import BrokerAccount, EquityPoint, Order
+from trading.templatetags.trading_format import signed_usd
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+HISTORY = "[data-order-history]"
+CLOSED_ORDERS = "status=closed"
+NEW_YORK = ZoneInfo("America/New_York")
+# The positions' unrealized P&L cells and the total, read at one moment (between two renders).
+TOTAL_AND_CELLS = """() => ({
+  total: document.querySelector('[data-field="total_unrealized_pl"]').dataset.value,
+  cells: [...document.querySelectorAll('#positions tr[data-symbol] [data-field="unrealized_pl"]')]
+    .map((c) => c.dataset.value),
+})"""
+
+
+def _history_row(page, order_id: str):
+    return page.locator(f'{HISTORY} [data-order-id="{order_id}"]')
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def _check_total(page) -> Decimal:
+    """The total unrealized P&L equals the sum of the positions' figures, to the cent."""
+    seen = page.evaluate(TOTAL_AND_CELLS)
+    expected = sum((Decimal(v) for v in seen["cells"]), Decimal("0.00"))
+    assert seen["total"] == str(expected), seen
+    return expected
+
+
+def _watch_history_requests(page) -> list[str]:
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    return urls
+
+
+def test_a_closing_sell_books_realized_pl_and_moves_into_the_history(open_page, live, trader):
+    # Realized P&L from earlier days, so "all-time" and "today" differ.
+    BrokerAccount.objects.filter(pk=trader.pk).update(realized_pl=Decimal("-37.25"))
+    page = open_page(viewport=DESKTOP)
+    requests = _watch_history_requests(page)
+    go_live(page, live)
+    today = page.locator('[data-field="realized_pl_today"]')
+    all_time = page.locator('[data-field="realized_pl"]')
+    expect(today).to_have_text("$0.00")
+    expect(all_time).to_have_text("-$37.25")
+    expect(all_time).to_have_class(re.compile(r"\bdown\b"))
+
+    nudge(admin_session(live), "AAPL", "5")  # the 10 AAPL bought at $200 now show a gain
+    aapl = page.locator('[data-symbol="AAPL"] [data-field="current_price"]')
+    expect(aapl).not_to_have_attribute("data-value", re.compile(r"^(19\d|200)\."))
+    change = page.locator('[data-symbol="AAPL"] [data-field="change_today"]')
+    expect(change).to_have_text(re.compile(r"^\+\d+\.\d\d%$"))
+    expect(change).to_have_class(re.compile(r"\bup\b"))
+
+    # The total unrealized P&L is the positions' sum, to the cent.
+    total = page.locator('[data-field="total_unrealized_pl"]')
+    assert _check_total(page) > 0
+    expect(total).to_have_class(re.compile(r"\bup\b"))  # text colour by sign
+
+    # Sell all 10 through the ticket.
+    ticket = page.locator("#ticket-form")
+    expect(ticket).to_have_attribute("data-ready", "true")
+    page.click("label[for=ticket-side-sell]")
+    page.fill("#ticket-symbol", "AAPL")
+    page.fill("#ticket-qty", "10")
+    expect(ticket.locator("button[type=submit]")).to_have_text("Sell AAPL")
+    ticket.locator("button[type=submit]").click()
+    toast = page.locator('[data-toast][data-toast-kind="fill"]')
+    expect(toast).to_have_text(re.compile(r"^Sold 10 AAPL @ \$\d+\.\d\d"), timeout=5_000)
+    expect(page.locator('[data-symbol="AAPL"]')).to_have_count(0)
+
+    # What the server booked: each fill's (price - $200 entry) x qty, in cents.
+    api = api_session(live)
+    snapshot = api.get("/api/portfolio/snapshot/").json()
+    [sold] = [
+        o for o in api.get("/api/orders/?status=closed").json()["results"] if o["side"] == "sell"
+    ]
+    fills = [f for f in snapshot["recent_fills"] if f["order_id"] == sold["id"]]
+    realized = sum(
+        (_cents(Decimal(f["qty"]) * (Decimal(f["price"]) - Decimal("200"))) for f in fills),
+        Decimal("0.00"),
+    )
+    assert realized > 0 and Decimal(snapshot["account"]["realized_pl_today"]) == realized
+    expect(today).to_have_attribute("data-value", str(realized))
+    expect(today).to_have_text(signed_usd(realized))
+    expect(today).to_have_class(re.compile(r"\bup\b"))
+    expect(all_time).to_have_attribute("data-value", str(realized - Decimal("37.25")))
+    expect(all_time).to_have_text(signed_usd(realized - Decimal("37.25")))
+    # MSFT alone now: the total is its P&L.
+    expect(page.locator("#positions tr[data-symbol]")).to_have_count(1)
+    _check_total(page)
+    expect(page.locator('[data-count-for="positions-pl"]')).to_have_text("1 open position")
+
+    # The order is in the history at once, filled, with its value; no history was fetched.
+    row = _history_row(page, sold["id"])
+    expect(row.locator('[data-field="status"]')).to_have_attribute("data-value", "filled")
+    expect(row.locator('[data-field="status"]')).to_have_text("Filled")
+    value = exact_value(Decimal(sold["filled_qty"]), Decimal(sold["filled_avg_price"]))
+    expect(row.locator('[data-field="value"]')).to_have_attribute("data-value", str(value))
+    expect(page.locator(f"{HISTORY} tbody tr[data-order-id]").first).to_have_attribute(
+        "data-order-id", sold["id"]
+    )
+    assert not [url for url in requests if CLOSED_ORDERS in url], requests
+    # The fill is listed with its value, qty x price exactly.
+    for fill in fills:
+        cell = page.locator(f'[data-execution-id="{fill["execution_id"]}"] [data-field="value"]')
+        expected = exact_value(Decimal(fill["qty"]), Decimal(fill["price"]))
+        assert expected is not None
+        expect(cell).to_have_attribute("data-value", str(expected))
+        expect(cell).to_have_text(f"${_cents(expected):,}")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    screenshot(page, "18-realized-pl")
+
+    # A reload (the server's first paint) says the same.
+    page.reload()
+    expect_status(page, "connected", timeout=10_000)
+    expect(today).to_have_text(signed_usd(realized))
+    expect(all_time).to_have_text(signed_usd(realized - Decimal("37.25")))
+    expect(_history_row(page, sold["id"]).locator('[data-field="status"]')).to_have_text("Filled")
+
+
+def _closed_orders(account: BrokerAccount, count: int) -> list[Order]:
+    """`count` finished orders from before today, newest last: filled, canceled, expired."""
+    start = timezone.now() - timedelta(days=2)
+    orders = []
+    for i in range(count):
+        status = ("filled", "canceled", "expired")[i % 3]
+        filled = status == "filled"
+        orders.append(
+            Order(
+                account=account,
+                client_order_id=f"old-{i}",
+                symbol="JPM",
+                side="buy",
+                type="market",
+                qty=Decimal("2"),
+                filled_qty=Decimal("2") if filled else Decimal("0"),
+                filled_avg_price=Decimal("240.125") if filled else None,
+                status=status,
+                submitted_at=start + timedelta(minutes=i),
+                filled_at=start + timedelta(minutes=i) if filled else None,
+            )
+        )
+    return Order.objects.bulk_create(orders)
+
+
+def test_canceled_and_rejected_orders_show_in_the_history_with_more(open_page, live, trader):
+    _closed_orders(trader, 55)
+    rejected = Order.objects.create(
+        account=trader,
+        client_order_id="too-big",
+        symbol="NVDA",
+        side="buy",
+        type="market",
+        qty=Decimal("5000"),
+        status="rejected",
+        reject_reason="Insufficient buying power: the order needs $600,000.00.",
+        submitted_at=timezone.now() - timedelta(minutes=5),
+        failed_at=timezone.now() - timedelta(minutes=5),
+    )
+    page = open_page(viewport=DESKTOP)
+    requests = _watch_history_requests(page)
+    go_live(page, live)
+    history = page.locator(HISTORY)
+    rows = history.locator("tbody tr[data-order-id]")
+    expect(rows).to_have_count(50)  # the first page
+    expect(history.locator("[data-count-for=history]")).to_have_text("58")  # 55 + 2 buys + 1
+    row = _history_row(page, str(rejected.pk))
+    expect(row.locator('[data-field="status"]')).to_have_text("Rejected")
+    expect(row.locator('[data-field="reject_reason"]')).to_have_text(
+        "Insufficient buying power: the order needs $600,000.00."
+    )
+    expect(row.locator('[data-field="value"]')).to_have_text("—")
+    old_fill = history.locator('tr[data-order-id] [data-field="value"][data-value="480.25"]')
+    expect(old_fill.first).to_have_text("$480.25")
+
+    # More: the API's next page, then no more.
+    more = history.locator("[data-history-more]")
+    expect(more).to_be_visible()
+    more.click()
+    expect(rows).to_have_count(58)
+    expect(more).to_be_hidden()
+    assert [url for url in requests if CLOSED_ORDERS in url and "page=2" in url]
+
+    # A limit order canceled from another device: into the history at once, no refetch.
+    api = api_session(live)
+    placed = api.post(
+        "/api/orders/",
+        json={"symbol": "AMZN", "side": "buy", "qty": "2", "type": "limit", "limit_price": "1.00"},
+    )
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["id"]
+    open_row = page.locator(f'#open-orders tr[data-order-id="{order_id}"]')
+    expect(open_row.locator('[data-field="status"]')).to_have_text("New", timeout=5_000)
+    fetched = len([url for url in requests if CLOSED_ORDERS in url])
+    assert api.delete(f"/api/orders/{order_id}/").status_code == 202
+    canceled = _history_row(page, order_id)
+    expect(canceled.locator('[data-field="status"]')).to_have_attribute(
+        "data-value", "canceled", timeout=5_000
+    )
+    expect(open_row).to_have_count(0)
+    expect(rows.first).to_have_attribute("data-order-id", order_id)
+    expect(history.locator("[data-count-for=history]")).to_have_text("59")
+    assert len([url for url in requests if CLOSED_ORDERS in url]) == fetched
+    scroll_to(page, HISTORY)
+    screenshot(page, "19-order-history")
+
+    phone = open_page(**PHONE, **PHONE_SCALE)
+    go_live(phone, live)
+    phone_history = phone.locator(HISTORY)
+    expect(phone_history.locator("tbody tr[data-order-id]").first).to_have_attribute(
+        "data-order-id", order_id
+    )
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    scroll_to(phone, HISTORY)
+    screenshot(phone, "21-phone-order-history")
+
+
+def _day_start(moment: datetime) -> datetime:
+    """Midnight in New York: where the server's 1D history begins."""
+    return datetime.combine(moment.astimezone(NEW_YORK).date(), time.min, tzinfo=NEW_YORK)
+
+
+def _equity_points(account: BrokerAccount, minutes: int) -> list[datetime]:
+    """One point a minute for the last `minutes` (within today in New York), a gentle wave."""
+    now = timezone.now().replace(second=0, microsecond=0)
+    stamps = [now - timedelta(minutes=m) for m in range(minutes, 1, -1)]
+    stamps = [s for s in stamps if s >= _day_start(now)]
+    EquityPoint.objects.bulk_create(
+        [
+            EquityPoint(
+                account=account,
+                at=s,
+                equity=Decimal("100000.00")
+                + Decimal(str(round(30 * math.sin(i / 9) + 9 * math.sin(i / 2.5) - 8, 2))),
+            )
+            for i, s in enumerate(stamps)
+        ],
+        ignore_conflicts=True,  # the server's own recorder may have taken a minute
+    )
+    return stamps
+
+
+def test_the_day_chart_draws_the_server_history_after_reloads_and_on_other_devices(
+    open_page, live, trader
+):
+    stamps = _equity_points(trader, 90)
+    if len(stamps) < 5:
+        pytest.skip("just after midnight in New York: the trading day has no history yet")
+    page = open_page(viewport=DESKTOP)
+    go_live(page, live)
+    chart = page.locator("#day-sparkline")
+    expect(chart).to_have_attribute("data-source", "server", timeout=5_000)
+    points = int(chart.get_attribute("data-points"))
+    assert points >= len(stamps) + 1, (points, len(stamps))  # the history and the current equity
+    assert page.locator("#day-sparkline [data-spark-tick]").count() >= 2
+    expect(page.locator("#day-sparkline title")).to_contain_text(
+        re.compile(r"\d+ points from \d\d:\d\d to \d\d:\d\d UTC")
+    )
+    assert chart.get_attribute("role") == "img"
+    # Nothing of it lives in the browser any more.
+    assert page.evaluate("Object.keys(localStorage).filter((k) => k.includes('equity'))") == []
+    first = page.evaluate("portfolioLive.series.points[0][0]")
+    assert first == int(stamps[0].timestamp() * 1000)
+    screenshot(page, "20-day-chart")
+
+    page.reload()
+    expect(chart).to_have_attribute("data-source", "server", timeout=5_000)
+    assert int(chart.get_attribute("data-points")) >= len(stamps) + 1
+    assert page.evaluate("portfolioLive.series.points[0][0]") == first
+
+    other = open_page(viewport=DESKTOP)  # another device: its own browser, no shared storage
+    login(other, live)
+    other_chart = other.locator("#day-sparkline")
+    expect(other_chart).to_have_attribute("data-source", "server", timeout=5_000)
+    assert int(other_chart.get_attribute("data-points")) >= len(stamps) + 1
+
+    # While the page was away the server kept recording: a reconnect fetches the history again.
+    earlier = stamps[0] - timedelta(minutes=1)
+    if earlier >= _day_start(stamps[0]):
+        EquityPoint.objects.create(account=trader, at=earlier, equity=Decimal("99990.00"))
+        page.evaluate("() => portfolioLive.client.dropConnection('test')")
+        page.evaluate("() => portfolioLive.client.reconnectNow('test')")
+        expect_status(page, "connected", timeout=10_000)
+        page.wait_for_function(
+            "(t) => portfolioLive.series.points[0][0] === t",
+            arg=int(earlier.timestamp() * 1000),
+            timeout=5_000,
+        )
+
+
+def test_buying_updates_the_total_unrealized_pl(open_page, live):
+    page = open_page(viewport=DESKTOP)
+    go_live(page, live)
+    api = api_session(live)
+    assert buy(api, "NVDA", "3").status_code == 201
+    expect(page.locator('[data-symbol="NVDA"] [data-field="qty"]')).to_have_text("3")
+    expect(page.locator('[data-count-for="positions-pl"]')).to_have_text("3 open positions")
+    _check_total(page)
+    page.wait_for_timeout(2_000)  # through a few price ticks
+    _check_total(page)
