@@ -1,4 +1,9 @@
-"""ASGI entry point: Django for HTTP, /ws/portfolio behind origin and session checks."""
+"""ASGI entry point: Django for HTTP, /ws/portfolio behind origin and session checks.
+
+Under daphne (`manage.py serve`, the `daphne` command) realtime.daphne_shim is installed
+first: close codes 1008/1012/1013, the transport backlog for slow clients, and closing the
+sockets with 1012 on shutdown.
+"""
 
 import os
 
@@ -17,9 +22,12 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from operations.reporter import reporter_start  # noqa: E402
+from realtime import daphne_shim  # noqa: E402
 from realtime.origin import SameOriginValidator  # noqa: E402
 from realtime.publisher import publisher  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
+
+daphne_shim.install()
 
 
 class PublishOnServerLoop:

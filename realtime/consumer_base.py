@@ -1,54 +1,140 @@
-"""A WebSocket consumer base that survives channel-layer outages and skips needless DB work."""
+"""A WebSocket consumer whose lifetime is bounded and whose cleanup always runs.
+
+Channels' AsyncConsumer dispatches one message at a time: a client's disconnect waits
+behind the handler that is running (a snapshot queued on the one database thread) and
+behind `aclose_old_connections()` thread hops, so under a mass disconnect daphne killed
+consumers after 10 s, and a killed consumer never ran its disconnect(): counters, the
+registry and Redis subscriptions leaked, its sender task was garbage-collected pending.
+"""
 
 import asyncio
 import logging
+from collections import deque
 from typing import Any
 
 from channels.consumer import get_handler_name
-from channels.db import aclose_old_connections
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
-from channels.utils import await_many_dispatch
+
+from realtime.layers import LAYER_FAILED_MESSAGE_TYPE, release_consumer
 
 logger = logging.getLogger(__name__)
 
-LAYER_FAILED_MESSAGE_TYPE = "portfolio.layer_failed"
-LAYER_RETRY_DELAY_SECONDS = 1.0
+__all__ = ["LAYER_FAILED_MESSAGE_TYPE", "ResilientWebsocketConsumer"]
 
-# Handlers that never touch the database: no connection housekeeping before them.
-_DB_FREE_HANDLERS = frozenset({"portfolio_event", "portfolio_control", "portfolio_undecodable"})
+LAYER_RETRY_DELAY_SECONDS = 1.0
+DISCONNECT_MESSAGE_TYPE = "websocket.disconnect"
 
 
 class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
-    """AsyncWebsocketConsumer whose channel-layer receive failures become a message.
+    """AsyncWebsocketConsumer with a bounded disconnect and cleanup that always runs.
 
-    Channels lets an exception from the layer's receive (Redis down) escape the dispatch
-    loop, which kills the socket with an HTTP 500 or close 1011 and logs a crash. Here it
-    arrives as `portfolio.layer_failed`, and the consumer decides how to close.
+    - The client's disconnect ends the consumer at once, even while a handler is running
+      (that handler is cancelled).
+    - `release()` runs in a `finally` around the whole lifetime, however it ends (the
+      client went away, daphne cancelled the consumer at shutdown or after its close
+      timeout): synchronously, first, so nothing can stop it half-way. Then the layer
+      forgets the consumer's channel and groups at once; Redis hears of it in the
+      background (realtime.layers).
+    - A channel-layer receive that fails (Redis down) arrives as `portfolio.layer_failed`
+      instead of killing the dispatch loop with an HTTP 500 or a 1011.
+    - A handler that raises gets `on_handler_error()` (the socket closes with 1011).
+    - No `aclose_old_connections()` thread hop per message: all database access goes
+      through database_sync_to_async, which closes stale connections itself.
+    - Layer messages wait while a client frame's handler runs, as in Channels: a
+      subscribe's snapshot and the events after it stay in order.
     """
 
+    disconnect_code: int | None = None
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        # Mirrors channels.consumer.AsyncConsumer.__call__ (4.3) with a guarded receive.
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.base_send = send
+        self.channel_name: str | None = None
+        self.joined_groups: set[str] = set()
         self._layer_failures = 0
-        receivers = [receive]
         try:
-            self.channel_name = await self.channel_layer.new_channel()
-        except Exception as error:
-            # The PubSub layer subscribes here, so an outage shows up before connect().
-            logger.warning("channel layer unavailable for a new socket: %s", error)
-            self.layer_unavailable = True
-        else:
-            self.layer_unavailable = False
-            self.channel_receive = self._receive_from_layer
-            receivers.append(self.channel_receive)
-        try:
-            await await_many_dispatch(receivers, self.dispatch)
+            try:
+                self.channel_name = await self.channel_layer.new_channel()
+            except Exception as error:
+                # The PubSub layer subscribes here, so an outage shows up before connect().
+                logger.warning("channel layer unavailable for a new socket: %s", error)
+                self.layer_unavailable = True
+            else:
+                self.layer_unavailable = False
+            await self._dispatch_until_disconnect(receive)
         except StopConsumer:
             pass
+        finally:
+            try:
+                self.release()
+            except Exception:
+                logger.exception("releasing a socket failed")
+            if self.channel_name is not None:
+                release_consumer(self.channel_layer, self.channel_name, self.joined_groups)
+
+    def release(self) -> None:
+        """Synchronous cleanup of the socket's own state; runs exactly once, at the end."""
+
+    async def on_handler_error(self, error: Exception) -> None:
+        """A handler raised: close with 1011 (a close before accept is a 403)."""
+        await self.close(code=1011)
+
+    # --- Groups: tracked so that release() leaves them however the consumer ends -------------
+
+    async def join(self, group: str) -> None:
+        self.joined_groups.add(group)  # first: a cancel during group_add still releases it
+        await self.channel_layer.group_add(group, self.channel_name)
+
+    async def leave(self, group: str) -> None:
+        self.joined_groups.discard(group)
+        await self.channel_layer.group_discard(group, self.channel_name)
+
+    # --- Dispatch ------------------------------------------------------------------------------
+
+    async def _dispatch_until_disconnect(self, receive: Any) -> None:
+        inbox: deque[dict[str, Any]] = deque()
+        client: asyncio.Future[Any] = asyncio.ensure_future(receive())
+        layer = self._next_layer_message()
+        handler: asyncio.Future[None] | None = None
+        try:
+            while True:
+                if client.done():
+                    message = client.result()
+                    if message["type"] == DISCONNECT_MESSAGE_TYPE:
+                        self.disconnect_code = message.get("code")
+                        return
+                    inbox.append(message)
+                    client = asyncio.ensure_future(receive())
+                if handler is not None and handler.done():
+                    handler.result()  # StopConsumer ends the consumer
+                    handler = None
+                if handler is None and inbox:
+                    # Client frames run as a task, so that a disconnect can cut them short.
+                    handler = asyncio.ensure_future(self._dispatch_guarded(inbox.popleft()))
+                if handler is None and layer is not None and layer.done():
+                    message = layer.result()
+                    layer = self._next_layer_message()
+                    await self._dispatch_guarded(message)
+                    continue
+                waiting: set[asyncio.Future[Any]] = {client}
+                if handler is not None:
+                    waiting.add(handler)
+                elif layer is not None:
+                    waiting.add(layer)
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # Not awaited: a cancelled layer receive or handler finishes on its own.
+            for task in (client, layer, handler):
+                if task is not None:
+                    task.cancel()
+
+    def _next_layer_message(self) -> asyncio.Future[dict[str, Any]] | None:
+        if self.channel_name is None:
+            return None
+        return asyncio.ensure_future(self._receive_from_layer())
 
     async def _receive_from_layer(self) -> dict[str, Any]:
         if self._layer_failures:
@@ -64,11 +150,17 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
         self._layer_failures = 0
         return message
 
+    async def _dispatch_guarded(self, message: dict[str, Any]) -> None:
+        try:
+            await self.dispatch(message)
+        except StopConsumer:
+            raise
+        except Exception as error:
+            logger.exception("handling %s failed", message.get("type"))
+            await self.on_handler_error(error)
+
     async def dispatch(self, message: dict[str, Any]) -> None:
-        name = get_handler_name(message)
-        handler = getattr(self, name, None)
+        handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        if name not in _DB_FREE_HANDLERS:
-            await aclose_old_connections()
         await handler(message)

@@ -1,28 +1,40 @@
-"""PortfolioConsumer: the /ws/portfolio socket. Adapts; decides nothing about trading."""
+"""PortfolioConsumer: the /ws/portfolio socket. Adapts; decides nothing about trading.
+
+Each concern lives in its own module; this class wires them to one socket:
+- auth and session revocation: realtime.session_auth
+- the rollout flag: rollout.gate at connect, realtime.rollout_watch afterwards
+- subscribe + snapshot: realtime.subscriptions
+- reordering by seq: realtime.reordering
+- the position throttle: realtime.position_throttle
+- backpressure (queue and transport backlog): realtime.outbound
+- heartbeat: realtime.heartbeat
+- lifetime, dispatch and cleanup: realtime.consumer_base; shutdown: realtime.draining
+- statistics: realtime.stats
+"""
 
 import asyncio
-import json
 import logging
-from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from realtime import stats
-from realtime.coalescing import CoalescingBuffer
+from realtime import draining, stats
 from realtime.conf import (
     CHANNELS,
     CLIENT_IDLE_TIMEOUT_SECONDS,
+    CLOSE_FLUSH_TIMEOUT_SECONDS,
     HEARTBEAT_INTERVAL_SECONDS,
     MAX_INBOUND_FRAMES_PER_SECOND,
     MAX_OUTBOUND_QUEUE_MESSAGES,
+    MAX_SOCKET_BACKLOG_BYTES,
     POSITION_BATCH_WINDOW_SECONDS,
     RATE_LIMIT_STRIKES_BEFORE_CLOSE,
     REORDER_WAIT_SECONDS,
     CloseCode,
 )
 from realtime.consumer_base import ResilientWebsocketConsumer
+from realtime.daphne_shim import TRANSPORT_BACKLOG_EXTENSION
 from realtime.events import (
     ErrorMessage,
     Ping,
@@ -31,100 +43,160 @@ from realtime.events import (
     SubscribeRequest,
     Unsubscribed,
     UnsubscribeRequest,
-    portfolio_event_adapter,
 )
-from realtime.groups import channel_group, control_group
+from realtime.groups import control_group
+from realtime.heartbeat import heartbeat_forever
 from realtime.limits import FrameRateLimiter, Verdict
+from realtime.outbound import Outbox
+from realtime.position_throttle import PositionThrottle
 from realtime.protocol import FrameError, parse_client_frame
+from realtime.reordering import Reordering
 from realtime.rollout_watch import rollout_watcher
-from realtime.sequencing import ChannelSequencer, Frame, frame_range
-from realtime.snapshots import account_id_for_user, snapshot_frames
+from realtime.sequencing import Frame
+from realtime.session_auth import (
+    SocketSession,
+    authenticated_user,
+    ends_session,
+    read_socket_session,
+    session_still_valid,
+)
+from realtime.snapshots import account_id_for_user
+from realtime.socket_tasks import SocketTasks
+from realtime.subscriptions import Subscriptions
 from realtime.tracking import registry
 from rollout.gate import realtime_enabled_for
 
 logger = logging.getLogger(__name__)
 
-# Frames whose ts is the time of sending, not of a domain change.
-_UNTIMED_FRAMES = frozenset({"ping", "pong", "snapshot", "error", "subscribed", "unsubscribed"})
+RESTART_CLOSE_REASON = "server restarting; reconnect"
 
 
-def _now_utc() -> datetime:
-    return timezone.now()
-
-
-# A queued frame: its JSON text, its type, and the domain change time for latency stats.
-Outbound = tuple[str, str, str | None]
+def _session_and_account(user: Any, session: Any) -> tuple[SocketSession, bool, int | None]:
+    """Blocking, one trip to the database thread: the socket's session, whether it still
+    holds, and the user's brokerage account."""
+    socket_session = read_socket_session(user, session)
+    valid = session_still_valid(socket_session)
+    return socket_session, valid, account_id_for_user(user.pk)
 
 
 class PortfolioConsumer(ResilientWebsocketConsumer):
     """One browser tab's stream of its user's positions, orders and account."""
 
     user_id: int
-    account_id: int | None
+    # Read in connect(), before any control message can arrive.
+    session: SocketSession | None = None
+    subscriptions: Subscriptions
+    reordering: Reordering
+    positions: PositionThrottle
+    outbox: Outbox
 
-    async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close()  # before accept: the handshake fails with HTTP 403
-            return
-        self.user_id = user.pk
-        self.account_id = None  # until connect() has looked it up (frames may race a close)
-        self.socket_id = getattr(self, "channel_name", None) or f"local.{id(self)}"
-        self.accepted = False
-        session = self.scope.get("session")
-        self.session_key = session.session_key if session is not None else None
-        self.subscriptions: set[str] = set()
-        self.sequencers = {channel: ChannelSequencer() for channel in CHANNELS}
-        self.position_batch = CoalescingBuffer()
-        self.positions_flushed_at = float("-inf")
-        self.position_flush_token = 0
-        self.outbound: asyncio.Queue[Outbound] = asyncio.Queue(MAX_OUTBOUND_QUEUE_MESSAGES)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tasks = SocketTasks(on_failure=self._task_failed)
+        self.account_id: int | None = None
+        self.socket_id = f"local.{id(self)}"
+        # Set once the socket is accepted and counted: release() undoes exactly that.
+        self.counted = False
+        # The code this server closed with; None while open.
+        self.close_code: int | None = None
+        self.last_client_frame = 0.0
         self.limiter = FrameRateLimiter(
             MAX_INBOUND_FRAMES_PER_SECOND, RATE_LIMIT_STRIKES_BEFORE_CLOSE
         )
-        self.tasks: list[asyncio.Task[None]] = []
-        self.timers: list[asyncio.TimerHandle] = []
-        self.close_code: int | None = None
+
+    # --- Lifetime ------------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        user = authenticated_user(self.scope)
+        if user is None:
+            await self.close()  # before accept: the handshake fails with HTTP 403
+            return
+        self.user_id = user.pk
+        self.socket_id = self.channel_name or self.socket_id
+        self.subscriptions = Subscriptions(self.user_id, self.join, self.leave)
+        self.reordering = Reordering(
+            CHANNELS, REORDER_WAIT_SECONDS, self.tasks.later, self._release_held
+        )
+        self.positions = PositionThrottle(
+            POSITION_BATCH_WINDOW_SECONDS, self._emit, self.tasks.later
+        )
+        self.outbox = Outbox(
+            self._send_text,
+            max_messages=MAX_OUTBOUND_QUEUE_MESSAGES,
+            max_backlog_bytes=MAX_SOCKET_BACKLOG_BYTES,
+            backlog=self.scope.get("extensions", {}).get(TRANSPORT_BACKLOG_EXTENSION),
+            on_overflow=self._too_slow,
+        )
         self.last_client_frame = asyncio.get_running_loop().time()
         await self.accept()
-        self.accepted = True
-        stats.record_connected()
-        registry.add(self.socket_id, self.user_id, self._rollout_left)
-        rollout_watcher.ensure_started()
-        self.tasks.append(asyncio.create_task(self._send_forever()))
+        self._opened()
+        if draining.is_draining():
+            await self._close_for_restart()
+            return
         if not await database_sync_to_async(realtime_enabled_for)(user):
             await self._close_feature_disabled()
             return
         try:
             if self.layer_unavailable:
                 raise ConnectionError("no channel-layer channel for this socket")
-            await self.channel_layer.group_add(control_group(self.user_id), self.channel_name)
-        except Exception:
-            logger.exception("channel layer unavailable at connect")
+            await self.join(control_group(self.user_id))
+        except Exception as error:
+            logger.warning("channel layer unavailable at connect: %r", error)
             await self._close_with_error(
                 CloseCode.TRY_AGAIN_LATER, "unavailable", "Live updates are unavailable; retrying."
             )
             return
-        self.account_id = await database_sync_to_async(account_id_for_user)(self.user_id)
-        self.tasks.append(asyncio.create_task(self._heartbeat_forever()))
-
-    async def disconnect(self, code: int) -> None:
-        for task in getattr(self, "tasks", []):
-            task.cancel()
-        for timer in getattr(self, "timers", []):
-            timer.cancel()
-        if not hasattr(self, "user_id"):
+        # Read after joining the control group: a session that ended before is caught here,
+        # a later end arrives as a control message.
+        self.session, valid, self.account_id = await database_sync_to_async(_session_and_account)(
+            user, self.scope.get("session")
+        )
+        if not valid:
+            await self._close_with_error(CloseCode.LOGGED_OUT, "logged_out", "You were logged out.")
             return
-        groups = [control_group(self.user_id)] + [
-            channel_group(self.user_id, c) for c in getattr(self, "subscriptions", ())
-        ]
-        for group in groups:
-            try:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception:
-                logger.warning("group_discard %s failed on disconnect", group)
-        registry.remove(self.socket_id)
-        stats.record_disconnected(self.close_code or code)
+        self.tasks.spawn(
+            heartbeat_forever(
+                interval=HEARTBEAT_INTERVAL_SECONDS,
+                idle_timeout=CLIENT_IDLE_TIMEOUT_SECONDS,
+                last_heard=lambda: self.last_client_frame,
+                ping=lambda: self._emit(Ping(ts=timezone.now()).model_dump(mode="json")),
+                on_idle=self._close_idle,
+            )
+        )
+
+    def _opened(self) -> None:
+        """Accepted: counted, registered and sending from now until release()."""
+        self.counted = True
+        stats.record_connected()
+        registry.add(self.socket_id, self.user_id, self._rollout_left)
+        draining.register(self.socket_id, self._server_restarting)
+        rollout_watcher.ensure_started()
+        self.tasks.spawn(self.outbox.run())
+
+    def release(self) -> None:
+        """However the socket ended: counters and registries first, then its tasks."""
+        if self.counted:
+            self.counted = False
+            registry.remove(self.socket_id)
+            draining.unregister(self.socket_id)
+            stats.record_disconnected(self.close_code or self.disconnect_code)
+        self.tasks.cancel_all()
+
+    async def on_handler_error(self, error: Exception) -> None:
+        if not self.counted:
+            await super().on_handler_error(error)
+            return
+        await self._close_with_error(
+            CloseCode.INTERNAL_ERROR, "internal_error", "The server failed; reconnect."
+        )
+
+    def _task_failed(self, error: BaseException) -> None:
+        """A background task (heartbeat, sender) died: the socket cannot go on."""
+        self.tasks.spawn(
+            self._close_with_error(
+                CloseCode.INTERNAL_ERROR, "internal_error", "The server failed; reconnect."
+            )
+        )
 
     # --- Inbound ------------------------------------------------------------------------------
 
@@ -152,50 +224,33 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
         elif isinstance(message, UnsubscribeRequest):
             await self._unsubscribe(list(dict.fromkeys(message.channels)))
         elif message.type == "ping":
-            self._emit(Pong(ts=_now_utc()).model_dump(mode="json"))
+            self._emit(Pong(ts=timezone.now()).model_dump(mode="json"))
         # A `pong` only proves the client is alive, which last_client_frame recorded.
 
     async def _subscribe(self, channels: list[str]) -> None:
         if self.account_id is None:
             self._error("no_account", "This user has no brokerage account to stream.")
             return
-        for channel in channels:
-            # Join first, then read: an event committed in between is either in the
-            # snapshot (and dropped by seq) or after it (and delivered). Never lost.
-            await self.channel_layer.group_add(
-                channel_group(self.user_id, channel), self.channel_name
-            )
-        try:
-            frames = await database_sync_to_async(snapshot_frames)(self.account_id, channels)
-        except Exception:
-            logger.exception("snapshot failed for user %s", self.user_id)
-            for channel in channels:
-                if channel not in self.subscriptions:
-                    await self.channel_layer.group_discard(
-                        channel_group(self.user_id, channel), self.channel_name
-                    )
+        frames = await self.subscriptions.subscribe(self.account_id, channels)
+        if frames is None:
             self._error("snapshot_failed", "Could not load your portfolio; try again shortly.")
             return
-        self.subscriptions.update(channels)
-        registry.set_subscriptions(self.socket_id, self.subscriptions)
+        registry.set_subscriptions(self.socket_id, self.subscriptions.channels)
         self._emit(Subscribed(channels=channels).model_dump(mode="json"))
         for frame in frames:
             channel = frame["channel"]
-            self.sequencers[channel].reset(frame["seq"])
+            self.reordering.start(channel, frame["seq"])
             if channel == "positions":
-                self.position_batch = CoalescingBuffer()
+                self.positions.reset()
             self._emit(frame)
 
     async def _unsubscribe(self, channels: list[str]) -> None:
+        await self.subscriptions.unsubscribe(channels)
         for channel in channels:
-            await self.channel_layer.group_discard(
-                channel_group(self.user_id, channel), self.channel_name
-            )
-            self.subscriptions.discard(channel)
-            self.sequencers[channel] = ChannelSequencer()
+            self.reordering.stop(channel)
             if channel == "positions":
-                self.position_batch = CoalescingBuffer()
-        registry.set_subscriptions(self.socket_id, self.subscriptions)
+                self.positions.reset()
+        registry.set_subscriptions(self.socket_id, self.subscriptions.channels)
         self._emit(Unsubscribed(channels=channels).model_dump(mode="json"))
 
     # --- From the channel layer ---------------------------------------------------------------
@@ -203,34 +258,19 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
     async def portfolio_event(self, message: dict[str, Any]) -> None:
         frame: Frame = message["event"]
         channel = frame.get("channel")
-        if channel not in self.subscriptions:
+        if not isinstance(channel, str) or channel not in self.subscriptions:
             return
-        sequencer = self.sequencers[channel]
-        ready = sequencer.offer(frame)
-        if sequencer.holding:
-            self._later(REORDER_WAIT_SECONDS, self._release_held, channel)
+        ready = self.reordering.offer(channel, frame)
         self._forward(channel, ready, urgent=bool(message.get("urgent")))
 
     async def portfolio_control(self, message: dict[str, Any]) -> None:
-        if message.get("action") != "revoke":
-            return
-        session_key = message.get("session_key")
-        if session_key is None or session_key == self.session_key:
+        """Logout, a deleted session, a new password, a deactivation (session_auth)."""
+        if self.session is not None and ends_session(message, self.session):
             await self._close_with_error(CloseCode.LOGGED_OUT, "logged_out", "You were logged out.")
-
-    def _rollout_left(self) -> None:
-        """The rollout no longer includes this user (kill switch, lower percent): poll instead."""
-        if self.close_code is None:
-            self.tasks.append(asyncio.create_task(self._close_feature_disabled()))
-
-    async def _close_feature_disabled(self) -> None:
-        await self._close_with_error(
-            CloseCode.FEATURE_DISABLED, "feature_disabled", "Live updates are off; polling instead."
-        )
 
     async def portfolio_layer_failed(self, message: dict[str, Any]) -> None:
         """The channel layer is down: events cannot reach this socket, so say so and close."""
-        if not getattr(self, "accepted", False) or self.close_code is not None:
+        if not self.counted or self.close_code is not None:
             return  # connect() is about to notice the outage itself
         await self._close_with_error(
             CloseCode.TRY_AGAIN_LATER, "unavailable", "Live updates are unavailable; retrying."
@@ -239,112 +279,79 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
     async def portfolio_undecodable(self, message: dict[str, Any]) -> None:
         """A message for this socket was lost in transit; the seq gap will show the client."""
 
-    def _release_held(self, channel: str) -> None:
+    def _rollout_left(self) -> None:
+        """The rollout no longer includes this user (kill switch, lower percent): poll instead."""
+        if self.close_code is None:
+            self.tasks.spawn(self._close_feature_disabled())
+
+    def _server_restarting(self) -> None:
+        """The server is stopping (realtime.draining): reconnect elsewhere."""
+        if self.close_code is None:
+            self.tasks.spawn(self._close_for_restart())
+
+    def _release_held(self, channel: str, frames: list[Frame]) -> None:
         if channel in self.subscriptions:
-            self._forward(channel, self.sequencers[channel].release_all(), urgent=True)
+            self._forward(channel, frames, urgent=True)
 
     def _forward(self, channel: str, frames: list[Frame], *, urgent: bool) -> None:
-        if channel != "positions":
-            for frame in frames:
-                self._emit(frame)
+        if channel == "positions":
+            self.positions.add(frames, urgent=urgent)
             return
-        # Positions go out in 1-second windows, newest value per symbol; a change caused by
-        # a trade flushes the window at once so a fill never waits.
-        was_empty = not self.position_batch
         for frame in frames:
-            event = portfolio_event_adapter.validate_python(frame)
-            if not self.position_batch.continues(frame_range(frame)[0]):
-                # The sequencer gave up on a missing seq: send what came before it on its
-                # own, so the client sees the gap instead of a batch that claims to cover it.
-                self._flush_positions()
-            if event.type == "batch":
-                self.position_batch.add_batch(event)
-            else:
-                self.position_batch.add(event)  # type: ignore[arg-type]
-        if urgent:
-            self._flush_positions()
-        elif was_empty and self.position_batch:
-            # A throttle: a quiet socket gets the change at once, a busy one a frame per window.
-            loop = asyncio.get_running_loop()
-            wait = self.positions_flushed_at + POSITION_BATCH_WINDOW_SECONDS - loop.time()
-            if wait <= 0:
-                self._flush_positions()
-            else:
-                self.position_flush_token += 1
-                self._later(wait, self._flush_positions_if, self.position_flush_token)
-
-    def _flush_positions_if(self, token: int) -> None:
-        """A window's timer: stale if the window was flushed (and maybe reopened) since."""
-        if token == self.position_flush_token:
-            self._flush_positions()
-
-    def _flush_positions(self) -> None:
-        self.position_flush_token += 1
-        frame = self.position_batch.drain()
-        if frame is not None:
-            self.positions_flushed_at = asyncio.get_running_loop().time()
-            self._emit(frame.model_dump(mode="json"))
+            self._emit(frame)
 
     # --- Outbound -----------------------------------------------------------------------------
 
-    def _later(self, delay: float, callback: Any, *args: Any) -> None:
-        loop = asyncio.get_running_loop()
-        # Keep only pending timers: fired ones would pile up over a long session.
-        self.timers = [t for t in self.timers if not t.cancelled() and t.when() > loop.time()]
-        self.timers.append(loop.call_later(delay, callback, *args))
-
     def _emit(self, frame: Frame) -> None:
-        """Queue a frame; a client too far behind is closed rather than buffered without end."""
-        if self.close_code is not None:
-            return
-        try:
-            ts = frame.get("ts") if frame["type"] not in _UNTIMED_FRAMES else None
-            self.outbound.put_nowait((json.dumps(frame), frame["type"], ts))
-        except asyncio.QueueFull:
-            logger.warning("user %s socket is too slow; closing with 4008", self.user_id)
-            self.close_code = CloseCode.SLOW_CONSUMER
-            stats.record_error("slow_consumer")
-            asyncio.get_running_loop().create_task(self.close(code=CloseCode.SLOW_CONSUMER))
+        if self.close_code is None:
+            self.outbox.put(frame)
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
 
     def _error(self, code: str, message: str) -> None:
         stats.record_error(code)
         self._emit(ErrorMessage(code=code, message=message).model_dump(mode="json"))
 
-    async def _close_with_error(self, close_code: int, code: str, message: str) -> None:
-        self._error(code, message)
-        await self._drain_outbound()
+    def _too_slow(self, why: str) -> None:
+        """The outbox overflowed (it already dropped what was queued): close with 4008."""
+        logger.warning("user %s socket is too slow (%s); closing with 4008", self.user_id, why)
+        self.tasks.spawn(
+            self._close_with_error(
+                CloseCode.SLOW_CONSUMER,
+                "slow_consumer",
+                "You fell too far behind; reconnect for a fresh snapshot.",
+            )
+        )
+
+    async def _close_feature_disabled(self) -> None:
+        await self._close_with_error(
+            CloseCode.FEATURE_DISABLED, "feature_disabled", "Live updates are off; polling instead."
+        )
+
+    async def _close_for_restart(self) -> None:
+        await self._close_with_error(
+            CloseCode.SERVER_RESTART,
+            "server_restart",
+            "The server is restarting; reconnect in a few seconds.",
+            reason=RESTART_CLOSE_REASON,
+        )
+
+    async def _close_idle(self) -> None:
+        await self._close_with_error(
+            CloseCode.HEARTBEAT_TIMEOUT, "heartbeat_timeout", "No frames from the client."
+        )
+
+    async def _close_with_error(
+        self, close_code: int, code: str, message: str, *, reason: str | None = None
+    ) -> None:
+        """Send `error` `code` after what is queued, then close with `close_code`; once."""
+        if self.close_code is not None:
+            return
         self.close_code = close_code
-        await self.close(code=close_code)
-
-    async def _drain_outbound(self) -> None:
-        while not self.outbound.empty():
-            await self._send_frame(self.outbound.get_nowait())
-
-    async def _send_forever(self) -> None:
-        while True:
-            await self._send_frame(await self.outbound.get())
-
-    async def _send_frame(self, item: Outbound) -> None:
-        text, frame_type, changed_at = item
-        await self.send(text_data=text)
-        latency = None
-        if changed_at is not None:
-            moment = datetime.fromisoformat(changed_at.replace("Z", "+00:00"))
-            latency = (_now_utc() - moment).total_seconds()
-        stats.record_sent(frame_type, latency)
-
-    async def _heartbeat_forever(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_ping = loop.time() + HEARTBEAT_INTERVAL_SECONDS
-        while True:
-            idle_deadline = self.last_client_frame + CLIENT_IDLE_TIMEOUT_SECONDS
-            await asyncio.sleep(max(0.0, min(next_ping, idle_deadline) - loop.time()))
-            now = loop.time()
-            if now >= self.last_client_frame + CLIENT_IDLE_TIMEOUT_SECONDS:
-                await self._close_with_error(
-                    CloseCode.HEARTBEAT_TIMEOUT, "heartbeat_timeout", "No frames from the client."
-                )
-                return
-            if now >= next_ping:
-                self._emit(Ping(ts=_now_utc()).model_dump(mode="json"))
-                next_ping = now + HEARTBEAT_INTERVAL_SECONDS
+        stats.record_error(code)
+        self.outbox.put(
+            ErrorMessage(code=code, message=message).model_dump(mode="json"), force=True
+        )
+        await self.outbox.flush(CLOSE_FLUSH_TIMEOUT_SECONDS)
+        await self.close(code=close_code, reason=reason)

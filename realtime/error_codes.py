@@ -7,6 +7,8 @@ from realtime.conf import (
     CLIENT_IDLE_TIMEOUT_SECONDS,
     MAX_INBOUND_FRAME_BYTES,
     MAX_INBOUND_FRAMES_PER_SECOND,
+    MAX_INBOUND_JSON_DEPTH,
+    MAX_SOCKET_BACKLOG_BYTES,
     RATE_LIMIT_STRIKES_BEFORE_CLOSE,
     CloseCode,
 )
@@ -27,6 +29,9 @@ class ErrorCode(StrEnum):
     LOGGED_OUT = "logged_out"
     HEARTBEAT_TIMEOUT = "heartbeat_timeout"
     UNAVAILABLE = "unavailable"
+    SLOW_CONSUMER = "slow_consumer"
+    SERVER_RESTART = "server_restart"
+    INTERNAL_ERROR = "internal_error"
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,8 @@ class ErrorCodeInfo:
 ERROR_CODES: dict[ErrorCode, ErrorCodeInfo] = {
     ErrorCode.INVALID_JSON: ErrorCodeInfo("The frame is not valid JSON."),
     ErrorCode.INVALID_MESSAGE: ErrorCodeInfo(
-        'Not an object with a known "type", or a field is missing or invalid.'
+        'Not an object with a known "type", a field is missing or invalid, or the JSON is '
+        f"nested deeper than {MAX_INBOUND_JSON_DEPTH} levels."
     ),
     ErrorCode.UNKNOWN_CHANNEL: ErrorCodeInfo("subscribe/unsubscribe named an unknown channel."),
     ErrorCode.MESSAGE_TOO_LARGE: ErrorCodeInfo(
@@ -60,7 +66,8 @@ ERROR_CODES: dict[ErrorCode, ErrorCodeInfo] = {
         CloseCode.FEATURE_DISABLED,
     ),
     ErrorCode.LOGGED_OUT: ErrorCodeInfo(
-        "The session was logged out or the user deactivated.", CloseCode.LOGGED_OUT
+        "The session ended: logged out, deleted, the password changed, or the user deactivated.",
+        CloseCode.LOGGED_OUT,
     ),
     ErrorCode.HEARTBEAT_TIMEOUT: ErrorCodeInfo(
         f"No frame from the client for {CLIENT_IDLE_TIMEOUT_SECONDS:g} s.",
@@ -69,6 +76,18 @@ ERROR_CODES: dict[ErrorCode, ErrorCodeInfo] = {
     ErrorCode.UNAVAILABLE: ErrorCodeInfo(
         "The channel layer (Redis) is unavailable; reconnect with backoff.",
         CloseCode.TRY_AGAIN_LATER,
+    ),
+    ErrorCode.SLOW_CONSUMER: ErrorCodeInfo(
+        f"The client read too slowly: over {MAX_SOCKET_BACKLOG_BYTES // 1024} KiB were waiting "
+        "for it. Frames not yet sent are dropped; reconnect for a fresh snapshot.",
+        CloseCode.SLOW_CONSUMER,
+    ),
+    ErrorCode.SERVER_RESTART: ErrorCodeInfo(
+        "The server is stopping (deploy, restart); reconnect after a short random delay.",
+        CloseCode.SERVER_RESTART,
+    ),
+    ErrorCode.INTERNAL_ERROR: ErrorCodeInfo(
+        "The server failed handling this socket; reconnect.", CloseCode.INTERNAL_ERROR
     ),
 }
 
@@ -85,9 +104,13 @@ CLOSE_CODES: dict[int, CloseCodeInfo] = {
         "Flooding: the frame rate stayed over the limit (after `rate_limited` errors).",
         reconnect=True,
     ),
-    CloseCode.INTERNAL_ERROR: CloseCodeInfo("The server failed unexpectedly.", reconnect=True),
+    CloseCode.INTERNAL_ERROR: CloseCodeInfo(
+        "The server failed unexpectedly (error `internal_error`).", reconnect=True
+    ),
     CloseCode.SERVER_RESTART: CloseCodeInfo(
-        "The server is restarting (deploy); reconnect.", reconnect=True
+        "The server is restarting (deploy; error `server_restart`, close reason "
+        "`server restarting; reconnect`); reconnect.",
+        reconnect=True,
     ),
     CloseCode.TRY_AGAIN_LATER: CloseCodeInfo(
         "The channel layer is unavailable (error `unavailable`).", reconnect=True
@@ -97,10 +120,14 @@ CLOSE_CODES: dict[int, CloseCodeInfo] = {
         reconnect=True,
     ),
     CloseCode.SLOW_CONSUMER: CloseCodeInfo(
-        "The client read too slowly and its outbound queue filled up.", reconnect=True
+        "The client read too slowly: too many frames or bytes waited for it "
+        "(error `slow_consumer`).",
+        reconnect=True,
     ),
     CloseCode.LOGGED_OUT: CloseCodeInfo(
-        "Logged out or deactivated (error `logged_out`); sign in again.", reconnect=False
+        "The session ended (error `logged_out`): logout, password change, deactivation; "
+        "sign in again.",
+        reconnect=False,
     ),
     CloseCode.FEATURE_DISABLED: CloseCodeInfo(
         "Live updates are off for this user (error `feature_disabled`); poll REST.",

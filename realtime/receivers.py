@@ -1,12 +1,17 @@
-"""Receivers: trading's domain signals become events for the publisher. No database access."""
+"""Receivers: trading's domain signals become events for the publisher; the end of a session
+becomes a control message that closes its sockets. No database access."""
 
 from datetime import datetime
+from importlib import import_module
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import post_save
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
+from django.utils import timezone
 
 from realtime.events import (
     create_account_update_event,
@@ -15,12 +20,15 @@ from realtime.events import (
     create_trade_executed_event,
 )
 from realtime.publisher import publisher
+from realtime.session_auth import credentials_message, session_ended_message
 from trading import signals
 from trading.models import BrokerAccount, Fill, Order, Position
 from trading.services.common import CAUSE_PRICE
 
 REVOKE_REASON_LOGOUT = "logout"
-REVOKE_REASON_DEACTIVATED = "deactivated"
+REVOKE_REASON_SESSION_ENDED = "session_ended"
+# User fields a session depends on: the password (its auth hash) and is_active.
+_CREDENTIAL_FIELDS = frozenset({"password", "is_active"})
 
 
 def on_order_updated(*, user_id: int, seq: int, at: datetime, order: Order, **_: Any) -> None:
@@ -50,18 +58,43 @@ def on_user_logged_out(*, request: HttpRequest, user: Any, **_: Any) -> None:
     if user is None:
         return
     session_key = getattr(request, "session", None) and request.session.session_key
-    publisher.publish_control(
-        user.pk, {"action": "revoke", "reason": REVOKE_REASON_LOGOUT, "session_key": session_key}
-    )
+    publisher.publish_control(user.pk, session_ended_message(session_key, REVOKE_REASON_LOGOUT))
 
 
-def on_user_saved(*, instance: Any, created: bool, **_: Any) -> None:
-    """A deactivated user loses every socket at once."""
-    if not created and not instance.is_active:
-        publisher.publish_control(
-            instance.pk,
-            {"action": "revoke", "reason": REVOKE_REASON_DEACTIVATED, "session_key": None},
-        )
+def on_user_saved(*, instance: Any, created: bool, update_fields: Any = None, **_: Any) -> None:
+    """A new password or a deactivation: sockets whose session no longer holds close.
+
+    Sent on every save that may have changed them (a save does not say what changed); each
+    socket compares its session's auth hash (session_auth.ends_session). A login's
+    last_login update (update_fields) sends nothing.
+    """
+    if created or (update_fields is not None and not _CREDENTIAL_FIELDS & set(update_fields)):
+        return
+    _publish_control_on_commit(instance.pk, credentials_message(instance))
+
+
+def on_session_deleted(*, instance: Any, **_: Any) -> None:
+    """A session row deleted (flush, logout, a login cycling the key, an admin, the shell)."""
+    if instance.expire_date <= timezone.now():
+        return  # clearsessions: expired sessions, no decoding of thousands of rows
+    user_id = instance.get_decoded().get(SESSION_KEY)
+    if user_id is None:
+        return  # an anonymous session
+    pk = get_user_model()._meta.pk.to_python(user_id)
+    message = session_ended_message(instance.session_key, REVOKE_REASON_SESSION_ENDED)
+    _publish_control_on_commit(pk, message)
+
+
+def _publish_control_on_commit(user_id: Any, message: dict[str, Any]) -> None:
+    """After the commit (at once outside a transaction): a rollback closes no socket."""
+    transaction.on_commit(lambda: publisher.publish_control(user_id, message), robust=True)
+
+
+def session_model() -> Any | None:
+    """The model of a database-backed session engine (db, cached_db); None for the others."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    get_model_class = getattr(store, "get_model_class", None)
+    return get_model_class() if get_model_class is not None else None
 
 
 def connect() -> None:
@@ -71,3 +104,7 @@ def connect() -> None:
     signals.account_changed.connect(on_account_changed, dispatch_uid="realtime.account")
     user_logged_out.connect(on_user_logged_out, dispatch_uid="realtime.logout")
     post_save.connect(on_user_saved, sender=get_user_model(), dispatch_uid="realtime.user_saved")
+    model = session_model()
+    if model is not None:
+        # Cache and cookie sessions have no row to watch; logout still closes their sockets.
+        post_delete.connect(on_session_deleted, sender=model, dispatch_uid="realtime.session")

@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
 from waffle.testutils import override_flag
 
-from realtime import consumers
+from realtime import consumers, subscriptions
 from realtime.conf import CloseCode
 from realtime.groups import channel_group
 from realtime.publisher import publisher
@@ -176,7 +176,7 @@ async def test_snapshot_failure_reports_error_and_keeps_socket(
     def broken(account_id: int, channels: Any) -> Any:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(consumers, "snapshot_frames", broken)
+    monkeypatch.setattr(subscriptions, "snapshot_frames", broken)
     communicator = await open_socket(ws_connect, trader)
     await communicator.send_json_to({"type": "subscribe", "channels": ["positions"]})
     assert (await receive_until(communicator, "error"))["code"] == "snapshot_failed"
