@@ -8,6 +8,7 @@ commits happened in this process.
 """
 
 import asyncio
+import atexit
 import logging
 import threading
 from typing import Any
@@ -26,6 +27,8 @@ EVENT_MESSAGE_TYPE = "portfolio.event"
 # Past this many throttle entries, the ones older than a window are forgotten.
 MAX_THROTTLE_ENTRIES = 10_000
 CONTROL_MESSAGE_TYPE = "portfolio.control"
+# How long a process that exits waits for its queued messages to go out.
+DRAIN_TIMEOUT_SECONDS = 3.0
 
 
 class Publisher:
@@ -55,8 +58,27 @@ class Publisher:
             loop = asyncio.new_event_loop()
             threading.Thread(target=loop.run_forever, name="publisher", daemon=True).start()
             self._loop, self._queue, self._buffers = loop, None, {}
+            # A short-lived process (a command that changes a password, logs a session out)
+            # must not exit with that revocation still queued: the daemon thread would die.
+            atexit.register(self.drain)
         loop.call_soon_threadsafe(self._start_sender)
         return loop
+
+    def drain(self, timeout: float = DRAIN_TIMEOUT_SECONDS) -> bool:
+        """Send everything queued (coalesced buffers included); True when it all went out."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or not loop.is_running():
+            return True
+        self.flush()
+        done = threading.Event()
+
+        async def wait_sent() -> None:
+            if self._queue is not None:
+                await self._queue.join()
+            done.set()
+
+        asyncio.run_coroutine_threadsafe(wait_sent(), loop)
+        return done.wait(timeout)
 
     def _start_sender(self) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
         if self._queue is None:
@@ -75,6 +97,8 @@ class Publisher:
                 # At-most-once by design: clients detect the gap by seq and resync.
                 stats.record_publish_failure()
                 logger.exception("group_send to %s failed; the gap will trigger a resync", group)
+            finally:
+                queue.task_done()
 
     # --- Called from any thread ----------------------------------------------------------------
 
