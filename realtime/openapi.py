@@ -50,7 +50,8 @@ def _upgrade_operation() -> dict[str, Any]:
             "Upgrades the connection to a WebSocket carrying the signed-in trader's positions, "
             "orders and account as JSON frames. Authentication is the Django session cookie "
             "(sign in at /accounts/login/); the browser sends it with the handshake, and the "
-            "`Origin` header must be one of the deployment's hosts (`DJANGO_ALLOWED_HOSTS`). "
+            "`Origin` header must be the site's own scheme, host and port, or one of "
+            "`DJANGO_CSRF_TRUSTED_ORIGINS` (Django's CSRF rule). "
             "The frames, their schemas, error codes and close codes are in the AsyncAPI "
             f"document, docs/api/{ASYNCAPI_DOCUMENT}. When live updates are off for the user "
             "the upgrade succeeds and the socket is closed at once with code "
@@ -62,7 +63,7 @@ def _upgrade_operation() -> dict[str, Any]:
             _header("Connection", "Contains `Upgrade`."),
             _header("Sec-WebSocket-Key", "A random base64 nonce (RFC 6455)."),
             _header("Sec-WebSocket-Version", "The WebSocket protocol version.", enum=["13"]),
-            _header("Origin", "The page's origin; must be one of the deployment's hosts."),
+            _header("Origin", "The page's origin: the site's own scheme, host and port."),
         ],
         "security": [{SECURITY_SCHEME: []}],
         "externalDocs": {
