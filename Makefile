@@ -107,6 +107,14 @@ test-faults: install | var
 		tests/trading/test_buying_power_holds.py::test_fifty_concurrent_submits_against_one_account_never_overspend \
 		$(PYTEST_ARGS)
 
+# Soak at the seed's load (100 sockets, 1,000 position updates/s) for SOAK_MINUTES (60):
+# server RSS, open files and Redis memory every 10 s, their growth after the warm-up as
+# JSON (tests/load/soak.py, its own throwaway redis-server); fails over 5 % growth.
+SOAK_MINUTES ?= 60
+.PHONY: soak
+soak: install | var
+	@$(BIN)/python -m tests.load.soak --minutes $(SOAK_MINUTES)
+
 # The browser tests drive Debian's Chromium (installed with apt-get when missing).
 browser-deps:
 	@if [ -x tests/browser/ensure_chromium.sh ]; then tests/browser/ensure_chromium.sh; fi
