@@ -150,11 +150,14 @@ if REDIS_URL:
             "KEY_PREFIX": "portfolio",
         },
         "waffle": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis down must not take the page, REST or the socket gate down with it.
+            "BACKEND": "portfolio_stream.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "portfolio",
             # Bounds how long a flag read racing a change can keep the old value.
             "TIMEOUT": 60,
+            # Fail fast while Redis is down: each flag read otherwise waits for the connect.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         },
     }
     CHANNEL_LAYERS = {
