@@ -15,6 +15,7 @@ from trading.models import BrokerAccount, Fill, Order, Position
 from trading.services.broker_account_sync import (
     broker_account_resync,
     broker_balances_apply,
+    broker_balances_settle,
     broker_order_reconcile,
     broker_status_set,
     broker_trade_update_apply,
@@ -263,6 +264,24 @@ def test_a_resync_gives_up_on_an_account_that_never_holds_still(account):
         broker_account_resync(
             account_id=account.pk, gateway=StubGateway([[o] for o in moving]), since=None
         )
+
+
+def test_settling_waits_while_the_broker_holds_a_fill_we_have_not_booked(account):
+    """The cash read after a burst already contains an execution whose event is still on
+    its way: taking it and then booking that event would debit the execution twice."""
+    order = order_submit(
+        account=account, symbol="AAPL", side="buy", qty=Decimal("10"), type="market"
+    )
+    filled = broker_order(order.client_order_id, filled="10", avg="200", status="filled")
+    gateway = StubGateway([[filled]], cash="98000")
+
+    assert broker_balances_settle(account_id=account.pk, gateway=gateway, since=None) is None
+    assert BrokerAccount.objects.get(pk=account.pk).cash == Decimal("100000.00")
+
+    broker_trade_update_apply(account_id=account.pk, update=fill_event(filled, "10", "200"))
+    gateway.cash = Decimal("97999.50")  # a fee the fill event did not carry
+    assert broker_balances_settle(account_id=account.pk, gateway=gateway, since=None) is True
+    assert BrokerAccount.objects.get(pk=account.pk).cash == Decimal("97999.50")
 
 
 def test_our_open_orders_missing_from_the_lists_are_looked_up(account):

@@ -249,6 +249,40 @@ def _snapshot(account_id: int, gateway: ResyncGateway, since: datetime | None) -
     raise BrokerUnavailable("the broker's orders kept changing during the resync")
 
 
+def _fills_in_flight(account_id: int, orders: list[BrokerOrder]) -> list[str]:
+    """Orders the broker has filled further than we have booked."""
+    booked = dict(
+        Order.objects.filter(
+            account_id=account_id, client_order_id__in=[o.client_order_id for o in orders]
+        ).values_list("client_order_id", "filled_qty")
+    )
+    return [o.broker_order_id for o in orders if o.filled_qty > booked.get(o.client_order_id, ZERO)]
+
+
+def broker_balances_settle(
+    *, account_id: int, gateway: ResyncGateway, since: datetime | None
+) -> bool | None:
+    """After a burst of fills: the broker's cash, if it contains exactly the fills we booked.
+
+    The balances are read first, the orders after. Fills only grow, so if no order is
+    filled further than our books at the second read, none was at the first, and the cash
+    holds no execution whose event is still on its way (taking it, then booking that event,
+    would debit the execution twice). Otherwise nothing is written and None is returned:
+    the event in flight schedules the next settle, and a lost one is the periodic resync's.
+    The caller serializes this with the account's stream events, so our books hold still.
+    """
+    balances = gateway.get_account()
+    pending = _fills_in_flight(account_id, _orders_to_check(account_id, gateway, since))
+    if pending:
+        logger.info(
+            "account %s: fills of %s not booked yet; balances wait for them",
+            account_id,
+            ", ".join(pending),
+        )
+        return None
+    return broker_balances_apply(account_id=account_id, balances=balances)
+
+
 def broker_account_resync(
     *, account_id: int, gateway: ResyncGateway, since: datetime | None
 ) -> ResyncResult:

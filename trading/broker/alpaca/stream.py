@@ -261,8 +261,9 @@ class AccountStream:
             self._positions_suspect = False
             self._resync(self._since())
             return
-        balances = self._gateway.get_account()
-        sync.broker_balances_apply(account_id=self.account_id, balances=balances)
+        sync.broker_balances_settle(
+            account_id=self.account_id, gateway=self._gateway, since=self._since()
+        )
 
     def _resync(self, since: datetime) -> None:
         try:
