@@ -64,6 +64,7 @@ from realtime.snapshots import account_id_for_user
 from realtime.socket_tasks import SocketTasks
 from realtime.subscriptions import Subscriptions
 from realtime.tracking import registry
+from realtime.wire import WireFrame
 from rollout.gate import realtime_enabled_for
 
 logger = logging.getLogger(__name__)
@@ -256,12 +257,15 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
     # --- From the channel layer ---------------------------------------------------------------
 
     async def portfolio_event(self, message: dict[str, Any]) -> None:
-        frame: Frame = message["event"]
-        channel = frame.get("channel")
-        if not isinstance(channel, str) or channel not in self.subscriptions:
+        frame = WireFrame.from_message(message)
+        if frame is None:
+            logger.error("dropped a malformed event message for user %s", self.user_id)
+            stats.record_error("undecodable_message")
+            return  # the seq gap shows the client, which resubscribes
+        if frame.channel not in self.subscriptions:
             return
-        ready = self.reordering.offer(channel, frame)
-        self._forward(channel, ready, urgent=bool(message.get("urgent")))
+        ready = self.reordering.offer(frame.channel, frame)
+        self._forward(frame.channel, ready, urgent=bool(message.get("urgent")))
 
     async def portfolio_control(self, message: dict[str, Any]) -> None:
         """Logout, a deleted session, a new password, a deactivation (session_auth)."""
@@ -289,11 +293,11 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
         if self.close_code is None:
             self.tasks.spawn(self._close_for_restart())
 
-    def _release_held(self, channel: str, frames: list[Frame]) -> None:
+    def _release_held(self, channel: str, frames: list[WireFrame]) -> None:
         if channel in self.subscriptions:
             self._forward(channel, frames, urgent=True)
 
-    def _forward(self, channel: str, frames: list[Frame], *, urgent: bool) -> None:
+    def _forward(self, channel: str, frames: list[WireFrame], *, urgent: bool) -> None:
         if channel == "positions":
             self.positions.add(frames, urgent=urgent)
             return
@@ -302,7 +306,7 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
 
     # --- Outbound -----------------------------------------------------------------------------
 
-    def _emit(self, frame: Frame) -> None:
+    def _emit(self, frame: WireFrame | Frame) -> None:
         if self.close_code is None:
             self.outbox.put(frame)
 

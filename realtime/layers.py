@@ -91,6 +91,15 @@ class _Shard(RedisSingleShardConnection):
                     self.channel_layer.redis_lost()
                 await asyncio.sleep(1)
 
+    async def publish_many(self, messages: list[tuple[str, bytes]]) -> None:
+        """PUBLISH each (channel, payload) in order, in one round trip (a pipeline)."""
+        async with self._lock:
+            self._ensure_redis()
+            pipeline = self._redis.pipeline(transaction=False)
+            for channel, payload in messages:
+                pipeline.publish(channel, payload)
+            await pipeline.execute()
+
     async def unsubscribe_unused(self, names: Iterable[str], in_use: Callable[[str], bool]) -> int:
         """UNSUBSCRIBE, in one command, those of `names` nobody in this process uses now."""
         async with self._lock:
@@ -138,6 +147,15 @@ class ReleasingLoopLayer(RedisPubSubLoopLayer):
         if not members:
             del self.groups[group_channel]
             await self._get_shard(group_channel).unsubscribe_unused([group_channel], self.in_use)
+
+    async def group_send_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """group_send of each (group, message), in order, one pipeline per shard."""
+        by_shard: dict[_Shard, list[tuple[str, bytes]]] = {}
+        for group, message in messages:
+            group_channel = self._get_group_channel_name(group)
+            payload = self.channel_layer.serialize(message)
+            by_shard.setdefault(self._get_shard(group_channel), []).append((group_channel, payload))
+        await asyncio.gather(*(shard.publish_many(batch) for shard, batch in by_shard.items()))
 
     def release(self, channel: str, groups: Iterable[str]) -> None:
         """Forget a closed consumer now; UNSUBSCRIBE what nobody uses any more, soon."""
@@ -187,6 +205,15 @@ class ReleasingLoopLayer(RedisPubSubLoopLayer):
 
     def pending_unsubscribes(self) -> int:
         return len(self._unused)
+
+
+async def group_send_many(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send each (group, message) in order: pipelined on our Redis layer, else one by one."""
+    if isinstance(layer, ResilientRedisPubSubChannelLayer):
+        await layer._get_layer().group_send_many(messages)
+        return
+    for group, message in messages:
+        await layer.group_send(group, message)
 
 
 def release_consumer(layer: Any, channel: str, groups: Iterable[str]) -> None:

@@ -12,20 +12,17 @@ closing `error`, forced), and `on_overflow` is told once, to close the socket wi
 
 import asyncio
 import json
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Any
-
-from django.utils import timezone
 
 from realtime import stats
+from realtime.sequencing import Frame
+from realtime.wire import WireFrame
 
-# Frames whose ts is the time of sending, not of a domain change.
-UNTIMED_FRAMES = frozenset({"ping", "pong", "snapshot", "error", "subscribed", "unsubscribed"})
-
-# A queued frame: its JSON text, its type, and the domain change time for latency stats.
-Outbound = tuple[str, str, str | None]
+# A queued frame: its JSON text, its type, and the domain change's epoch time for latency
+# statistics (None for frames the consumer makes: snapshots, pings, errors).
+Outbound = tuple[str, str, float | None]
 
 
 class Outbox:
@@ -49,16 +46,21 @@ class Outbox:
         self._idle.set()
         self.halted = False
 
-    def put(self, frame: dict[str, Any], *, force: bool = False) -> None:
-        """Queue a frame; `force` only for the error frame that precedes a close."""
+    def put(self, frame: WireFrame | Frame, *, force: bool = False) -> None:
+        """Queue a frame; `force` only for the error frame that precedes a close.
+
+        An event arrives as the publisher's JSON text and is sent as it is; a frame the
+        consumer made itself is dumped here.
+        """
         if self.halted and not force:
             return
         if len(self._pending) >= self.max_messages and not force:
             self._halt(f"{len(self._pending)} frames queued")
             return
-        frame_type = frame["type"]
-        ts = frame.get("ts") if frame_type not in UNTIMED_FRAMES else None
-        self._pending.append((json.dumps(frame), frame_type, ts))
+        if isinstance(frame, WireFrame):
+            self._pending.append((frame.text, frame.type, frame.changed_at))
+        else:
+            self._pending.append((json.dumps(frame, separators=(",", ":")), frame["type"], None))
         self._idle.clear()
         self._ready.set()
 
@@ -85,10 +87,7 @@ class Outbox:
     async def _send(self, item: Outbound) -> None:
         text, frame_type, changed_at = item
         await self._send_text(text)
-        latency = None
-        if changed_at is not None:
-            moment = datetime.fromisoformat(changed_at.replace("Z", "+00:00"))
-            latency = (timezone.now() - moment).total_seconds()
+        latency = None if changed_at is None else time.time() - changed_at
         stats.record_sent(frame_type, latency)
         if not self.halted:
             backlog = self.backlog_bytes()

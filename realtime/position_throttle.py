@@ -4,52 +4,51 @@ A quiet socket gets a change at once; the changes that follow within the window 
 together at its end. A trade-caused (urgent) change flushes the window at once, so a fill
 never waits. Events on both sides of a seq gap never share a batch, or the client would
 not see the gap.
+
+A window that holds one frame sends that frame's text as the publisher made it; only
+a window that merges several frames parses them and serializes the batch.
 """
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 from realtime.coalescing import CoalescingBuffer
-from realtime.events import portfolio_event_adapter
-from realtime.sequencing import Frame, frame_range
+from realtime.events import BatchUpdate, portfolio_event_adapter
+from realtime.wire import WireFrame
 
 
 class PositionThrottle:
     def __init__(
         self,
         window_seconds: float,
-        emit: Callable[[Frame], None],
+        emit: Callable[[WireFrame], None],
         later: Callable[..., None],
     ) -> None:
         self.window_seconds = window_seconds
         self._emit = emit
         self._later = later
-        self._buffer = CoalescingBuffer()
+        # The window's frames, in seq order, as they arrived.
+        self._frames: list[WireFrame] = []
         self._flushed_at = float("-inf")
         # Bumped by every flush: a window's timer that finds another value is stale.
         self._token = 0
 
     def reset(self) -> None:
         """Forget what is buffered (a new snapshot covers it, or the channel was left)."""
-        self._buffer = CoalescingBuffer()
+        self._frames = []
         self._token += 1
 
-    def add(self, frames: list[Frame], *, urgent: bool) -> None:
-        was_empty = not self._buffer
+    def add(self, frames: list[WireFrame], *, urgent: bool) -> None:
+        was_empty = not self._frames
         for frame in frames:
-            event: Any = portfolio_event_adapter.validate_python(frame)
-            if not self._buffer.continues(frame_range(frame)[0]):
+            if self._frames and frame.first_seq > self._frames[-1].seq + 1:
                 # The sequencer gave up on a missing seq: send what came before it on its
                 # own, so the client sees the gap instead of a batch that claims to cover it.
                 self.flush()
-            if event.type == "batch":
-                self._buffer.add_batch(event)
-            else:
-                self._buffer.add(event)
+            self._frames.append(frame)
         if urgent:
             self.flush()
-        elif was_empty and self._buffer:
+        elif was_empty and self._frames:
             wait = self._flushed_at + self.window_seconds - asyncio.get_running_loop().time()
             if wait <= 0:
                 self.flush()
@@ -59,12 +58,28 @@ class PositionThrottle:
 
     def flush(self) -> None:
         self._token += 1
-        frame = self._buffer.drain()
-        if frame is not None:
-            self._flushed_at = asyncio.get_running_loop().time()
-            self._emit(frame.model_dump(mode="json"))
+        frames, self._frames = self._frames, []
+        if not frames:
+            return
+        self._flushed_at = asyncio.get_running_loop().time()
+        self._emit(frames[0] if len(frames) == 1 else _merged(frames))
 
     def _flush_if(self, token: int) -> None:
         """A window's timer: stale if the window was flushed (and maybe reopened) since."""
         if token == self._token:
             self.flush()
+
+
+def _merged(frames: list[WireFrame]) -> WireFrame:
+    """Several frames of a window as one: the newest value per symbol, the whole seq range."""
+    buffer = CoalescingBuffer()
+    for frame in frames:
+        event = portfolio_event_adapter.validate_json(frame.text)
+        if isinstance(event, BatchUpdate):
+            buffer.add_batch(event)
+        else:
+            buffer.add(event)  # type: ignore[arg-type]
+    drained = buffer.drain()
+    if drained is None:
+        raise ValueError("a window with no frames has nothing to merge")
+    return WireFrame.of(drained)

@@ -4,7 +4,10 @@ Services run in threads (requests, the order worker, the market loop); the chann
 is asyncio. Everything is handed to one event loop, in order: the server's own loop when
 this process serves sockets (the in-memory layer only works there), otherwise a private
 loop thread. A single sender task drains the queue, so events leave in the order the
-commits happened in this process.
+commits happened in this process: whatever has queued up goes to Redis in one pipeline
+(realtime.layers.group_send_many) instead of one round trip per message.
+
+Each event is serialized to JSON once, here (realtime.wire); sockets send that text.
 """
 
 import asyncio
@@ -20,15 +23,18 @@ from realtime.coalescing import CoalescingBuffer
 from realtime.conf import SOURCE_COALESCE_WINDOW_SECONDS
 from realtime.events import BatchUpdate, ChannelEvent
 from realtime.groups import channel_group, control_group
+from realtime.layers import group_send_many
+from realtime.wire import WireFrame
 
 logger = logging.getLogger(__name__)
 
-EVENT_MESSAGE_TYPE = "portfolio.event"
 # Past this many throttle entries, the ones older than a window are forgotten.
 MAX_THROTTLE_ENTRIES = 10_000
 CONTROL_MESSAGE_TYPE = "portfolio.control"
 # How long a process that exits waits for its queued messages to go out.
 DRAIN_TIMEOUT_SECONDS = 3.0
+# The most messages one pipeline carries to Redis.
+MAX_SEND_BATCH = 500
 
 
 class Publisher:
@@ -89,16 +95,24 @@ class Publisher:
     async def _send_forever(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
         layer = get_channel_layer()
         while True:
-            group, message = await queue.get()
+            batch = [await queue.get()]
+            while len(batch) < MAX_SEND_BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
             try:
-                await layer.group_send(group, message)
-                stats.record_published()
+                await group_send_many(layer, batch)
+                stats.record_published(len(batch))
             except Exception:
                 # At-most-once by design: clients detect the gap by seq and resync.
-                stats.record_publish_failure()
-                logger.exception("group_send to %s failed; the gap will trigger a resync", group)
+                stats.record_publish_failure(len(batch))
+                logger.exception(
+                    "sending %d message(s) to the channel layer failed (%s...); "
+                    "the gaps will trigger resyncs",
+                    len(batch),
+                    batch[0][0],
+                )
             finally:
-                queue.task_done()
+                for _ in batch:
+                    queue.task_done()
 
     # --- Called from any thread ----------------------------------------------------------------
 
@@ -142,11 +156,7 @@ class Publisher:
         if len(self._last_sent) > MAX_THROTTLE_ENTRIES:
             self._last_sent = {k: t for k, t in self._last_sent.items() if now - t < self._window}
         self._last_sent[(user_id, event.channel)] = now
-        message = {
-            "type": EVENT_MESSAGE_TYPE,
-            "event": event.model_dump(mode="json"),
-            "urgent": urgent,
-        }
+        message = WireFrame.of(event).to_message(urgent=urgent)
         self._enqueue(channel_group(user_id, event.channel), message)
 
     def _accept(self, user_id: int, event: ChannelEvent, coalesce: bool) -> None:

@@ -7,7 +7,8 @@ the held frames go out anyway and the client, seeing the gap, resubscribes.
 
 from collections.abc import Callable, Iterable
 
-from realtime.sequencing import ChannelSequencer, Frame
+from realtime.sequencing import ChannelSequencer
+from realtime.wire import WireFrame
 
 
 class Reordering:
@@ -16,7 +17,7 @@ class Reordering:
         channels: Iterable[str],
         wait_seconds: float,
         later: Callable[..., None],
-        release: Callable[[str, list[Frame]], None],
+        release: Callable[[str, list[WireFrame]], None],
     ) -> None:
         self.wait_seconds = wait_seconds
         self._later = later
@@ -31,7 +32,7 @@ class Reordering:
         """The channel was left: nothing is held or expected any more."""
         self._sequencers[channel] = ChannelSequencer()
 
-    def offer(self, channel: str, frame: Frame) -> list[Frame]:
+    def offer(self, channel: str, frame: WireFrame) -> list[WireFrame]:
         """The frames ready to go out now, in seq order."""
         sequencer = self._sequencers[channel]
         ready = sequencer.offer(frame)

@@ -25,7 +25,9 @@ DELIVERY_LATENCY = Histogram(
 DISCONNECTS = Counter("portfolio_ws_disconnects", "Closed sockets by close code", ["code"])
 ERRORS = Counter("portfolio_ws_errors", "Error frames sent to clients", ["code"])
 PUBLISHED = Counter("portfolio_events_published", "Messages handed to the channel layer")
-PUBLISH_FAILURES = Counter("portfolio_events_publish_failures", "group_send calls that failed")
+PUBLISH_FAILURES = Counter(
+    "portfolio_events_publish_failures", "Messages whose sending to the channel layer failed"
+)
 COALESCED = Counter("portfolio_events_coalesced", "Events superseded at the source")
 
 
@@ -52,12 +54,12 @@ class SubscriptionCollector(Collector):
 REGISTRY.register(SubscriptionCollector(registry))
 
 
-def record_published() -> None:
-    PUBLISHED.inc()
+def record_published(count: int = 1) -> None:
+    PUBLISHED.inc(count)
 
 
-def record_publish_failure() -> None:
-    PUBLISH_FAILURES.inc()
+def record_publish_failure(count: int = 1) -> None:
+    PUBLISH_FAILURES.inc(count)
 
 
 def record_coalesced(superseded: int) -> None:

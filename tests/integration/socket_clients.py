@@ -8,6 +8,7 @@ the servers' channel layer, as the publisher of another process would.
 import asyncio
 import json
 import socket
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +25,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from realtime.groups import channel_group
+from realtime.wire import WireFrame
 from tests.integration.live_server import LiveServer, live_redis_url
 from tests.processes import Processes
 from trading.services.accounts import account_open_simulated
@@ -176,7 +178,9 @@ class EventSource:
 
     async def send(self, user_id: int, *, pad: int = 0) -> None:
         seq = self.seqs[user_id] = self.seqs.get(user_id, 0) + 1
-        message = {"type": "portfolio.event", "event": order_frame(user_id, seq, pad)}
+        frame = order_frame(user_id, seq, pad)
+        wire = WireFrame("orders", seq, seq, frame["type"], time.time(), json.dumps(frame))
+        message = wire.to_message(urgent=False)
         await self.layer.group_send(channel_group(user_id, "orders"), message)
         self.sent += 1
 

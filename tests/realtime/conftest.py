@@ -13,6 +13,7 @@ from django.test import Client
 
 from portfolio_stream.asgi import application
 from realtime.publisher import publisher
+from realtime.wire import WireFrame
 
 ORIGIN = (b"origin", b"http://localhost")
 # The origin check compares the Origin with the request's own host (realtime.origin).
@@ -22,6 +23,13 @@ REDIS_URL = (
 )
 
 Connect = Callable[..., Awaitable[WebsocketCommunicator]]
+
+
+def event_of(message: dict[str, Any]) -> dict[str, Any]:
+    """The event a publisher's channel-layer message carries, as the socket will send it."""
+    frame = WireFrame.from_message(message)
+    assert frame is not None, message
+    return frame.payload()
 
 
 def redis_layer_config(url: str = REDIS_URL) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from realtime.groups import channel_group
 from realtime.publisher import publisher
 from tests.factories import make_account, set_price
+from tests.realtime.conftest import event_of
 from trading.services.orders import order_submit
 from trading.services.prices import price_apply
 
@@ -59,9 +60,12 @@ async def test_committed_order_is_published_to_the_users_group(
     )
     [message] = await inbox.take()
     assert message["type"] == "portfolio.event"
-    assert message["event"]["type"] == "order_update"
-    assert message["event"]["data"]["status"] == "pending_new"
-    assert message["event"]["seq"] == 1
+    event = event_of(message)
+    assert (event["type"], event["data"]["status"], event["seq"]) == (
+        "order_update",
+        "pending_new",
+        1,
+    )
 
 
 async def test_rolled_back_order_publishes_nothing(channel_layer: Any, account: Any) -> None:
@@ -98,7 +102,7 @@ async def test_price_ticks_are_coalesced_at_the_source(channel_layer: Any, accou
         )
     messages = await inbox.take(1.5)
     assert len(messages) == 2, "the first tick at once, the nine after it as one message"
-    first, rest = messages[0]["event"], messages[1]["event"]
+    first, rest = event_of(messages[0]), event_of(messages[1])
     assert (first["type"], first["data"]["current_price"]) == ("position_update", "100.01000000")
     assert rest["type"] == "batch"
     assert rest["from_seq"] == first["seq"] + 1

@@ -23,9 +23,8 @@ from realtime.events import PositionUpdate
 from realtime.events.schemas import PositionData
 from realtime.groups import channel_group
 from realtime.publisher import publisher
-from realtime.sequencing import frame_range
 from tests.factories import make_account, set_price
-from tests.realtime.conftest import session_cookie
+from tests.realtime.conftest import event_of, session_cookie
 from tests.realtime.consistency_driver import (
     MAX_FILL_QTY,
     SYMBOLS,
@@ -55,7 +54,7 @@ def loss(monkeypatch: pytest.MonkeyPatch) -> Loss:
     deliver = PortfolioConsumer.portfolio_event
 
     async def lossy(self: PortfolioConsumer, message: dict[str, Any]) -> None:
-        frame = message["event"]
+        frame = event_of(message)
         if loss.loses(frame):
             loss.dropped.append((frame["channel"], frame["seq"]))
             return
@@ -193,7 +192,10 @@ async def test_a_source_batch_never_covers_seqs_published_elsewhere(channel_laye
     received = [await asyncio.wait_for(channel_layer.receive(channel), timeout=3)]
     with contextlib.suppress(TimeoutError):
         received.append(await asyncio.wait_for(channel_layer.receive(channel), timeout=0.5))
-    assert [frame_range(m["event"]) for m in received] == [(3, 3), (5, 5)]
+    assert [(e.get("from_seq", e["seq"]), e["seq"]) for e in map(event_of, received)] == [
+        (3, 3),
+        (5, 5),
+    ]
 
 
 def _price_move(seq: int, symbol: str) -> PositionUpdate:
