@@ -14,7 +14,8 @@ from tests.fake_alpaca.fixtures import (  # noqa: F401 - fixtures
     fake_alpaca_fixture,
 )
 from trading.broker.alpaca import gateway as gateway_module
-from trading.broker.alpaca.gateway import AlpacaCredentials, AlpacaGateway
+from trading.broker.alpaca.credentials import AlpacaCredentials
+from trading.broker.alpaca.gateway import AlpacaGateway
 from trading.broker.types import (
     BrokerAuthError,
     BrokerNotCancelable,

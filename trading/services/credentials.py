@@ -5,7 +5,7 @@ import logging
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
-from trading.broker.alpaca.gateway import AlpacaCredentials
+from trading.broker.alpaca.credentials import AlpacaCredentials
 from trading.broker.types import BrokerAuthError
 from trading.crypto import CredentialsUnreadableError, credentials_decrypt, credentials_encrypt
 from trading.enums import OPEN_ORDER_STATUSES, BrokerProvider

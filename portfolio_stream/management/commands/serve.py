@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from realtime.publisher import publisher
 from trading import signals
-from trading.broker.alpaca.host import broker_streams_wanted, run_broker_streams
+from trading.broker.alpaca.wanted import broker_streams_wanted
 from trading.services.broker_sync import run_position_sync
 from trading.services.market import run_market
 from trading.worker import run_worker
@@ -55,6 +55,9 @@ class Command(BaseCommand):
             loops.append(("position-sync", lambda: run_position_sync(stop=stop)))
         if not options["no_broker_stream"] and broker_streams_wanted():
             # An Alpaca account is linked or market-data keys are set (checked at start).
+            # Imported only then: alpaca-py loads pandas and numpy (about 55 MB).
+            from trading.broker.alpaca.host import run_broker_streams
+
             loops.append(("alpaca-streams", lambda: run_broker_streams(stop=stop)))
         threads = [threading.Thread(target=fn, name=name, daemon=True) for name, fn in loops]
 

@@ -1,7 +1,9 @@
 """The Alpaca broker: REST gateway, trade-updates streams and the market-data stream.
 
-Only `gateway`, `stream` and `market_data` import alpaca-py; everything else in the
-project speaks the broker-neutral types of `trading.broker.types`.
+Only `gateway`, `errors`, `stream` and `market_data` import alpaca-py; everything else in the
+project speaks the broker-neutral types of `trading.broker.types`. alpaca-py loads pandas and
+numpy (about 55 MB), so those four are imported only where an Alpaca account needs them
+(`trading.services.gateways`, the `serve` command): `credentials` and `wanted` are free.
 """
 
 import warnings

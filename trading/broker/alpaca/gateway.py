@@ -6,7 +6,6 @@ Every method blocks on HTTP: call it from a worker thread, never on an event loo
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -17,6 +16,7 @@ from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketO
 from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 
+from trading.broker.alpaca.credentials import AlpacaCredentials
 from trading.broker.alpaca.errors import broker_error, error_status, is_duplicate_client_order_id
 from trading.broker.alpaca.mapping import (
     AccountBalances,
@@ -35,17 +35,6 @@ REQUEST_TIMEOUT_SECONDS = (5.0, 15.0)
 MAX_ORDERS_PAGE = 500
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class AlpacaCredentials:
-    key_id: str
-    secret_key: str = field(repr=False)  # never in a log line or a traceback's locals
-    live: bool = False
-
-    @property
-    def hint(self) -> str:
-        return self.key_id[-4:]
 
 
 class _TimeoutAdapter(HTTPAdapter):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connections
 
-from trading.broker.alpaca.gateway import AlpacaCredentials
+from trading.broker.alpaca.credentials import AlpacaCredentials
 from trading.broker.alpaca.market_data import MarketDataHost
 from trading.broker.alpaca.stream import AccountStream
 from trading.broker.types import BrokerAuthError
@@ -58,17 +58,6 @@ def linked_accounts() -> list[LinkedAccount]:
             )
             found.append(LinkedAccount(account.pk, digest, None, str(error)))
     return found
-
-
-def broker_streams_wanted() -> bool:
-    """Whether this deployment has anything to stream from Alpaca."""
-    has_data_keys = bool(settings.ALPACA_DATA_API_KEY and settings.ALPACA_DATA_SECRET_KEY)
-    return (
-        has_data_keys
-        or BrokerAccount.objects.filter(provider=BrokerProvider.ALPACA)
-        .exclude(credentials_encrypted="")
-        .exists()
-    )
 
 
 class BrokerStreamHost:

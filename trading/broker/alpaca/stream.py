@@ -21,7 +21,8 @@ from typing import Any, Protocol
 
 from alpaca.trading.stream import TradingStream
 
-from trading.broker.alpaca.gateway import AlpacaCredentials, AlpacaGateway
+from trading.broker.alpaca.credentials import AlpacaCredentials
+from trading.broker.alpaca.gateway import AlpacaGateway
 from trading.broker.alpaca.mapping import MappingError, trade_update_from_raw
 from trading.broker.types import BrokerAuthError, TradeUpdate
 from trading.metrics import TRADE_UPDATES, StreamConnectionState

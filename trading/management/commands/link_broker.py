@@ -7,7 +7,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from trading.broker.alpaca.gateway import AlpacaCredentials, AlpacaGateway
+from trading.broker.alpaca.credentials import AlpacaCredentials
+from trading.broker.alpaca.gateway import AlpacaGateway
 from trading.broker.types import BrokerAuthError, BrokerError
 from trading.enums import BrokerProvider
 from trading.models import BrokerAccount
