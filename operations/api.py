@@ -1,6 +1,6 @@
 """The staff-only stats endpoint: /api/admin/websocket-stats/."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from operations.selectors import websocket_stats_get
 from operations.serializers import WebsocketStatsSerializer
+from trading.api.schema import extend_schema
 
 
 class WebsocketStatsApi(APIView):

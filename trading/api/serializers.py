@@ -4,9 +4,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import Direction, extend_schema_field
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from trading.enums import OrderSide, OrderType, PositionSide, TimeInForce
@@ -210,25 +208,6 @@ class DecimalStringField(serializers.DecimalField):
         if not DECIMAL_STRING.fullmatch(data):
             self.fail("invalid")
         return super().to_internal_value(data)
-
-
-# drf-spectacular's extension base is untyped; subclassing registers the extension.
-class DecimalStringFieldSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
-    """Documents the digits a DecimalStringField takes: drf-spectacular's own pattern lets
-    "", "-" and "." through (every part optional), which the API then refuses."""
-
-    target_class = DecimalStringField
-
-    def map_serializer_field(self, auto_schema: AutoSchema, direction: Direction) -> Any:
-        schema = auto_schema._map_serializer_field(  # type: ignore[no-untyped-call]
-            self.target, direction, bypass_extensions=True
-        )
-        places = self.target.decimal_places
-        whole = self.target.max_digits - places
-        schema["pattern"] = (
-            rf"^-?(?:[0-9]{{1,{whole}}}(?:\.[0-9]{{0,{places}}})?|\.[0-9]{{1,{places}}})$"
-        )
-        return schema
 
 
 @extend_schema_field(

@@ -4,7 +4,7 @@ import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.pagination import PageNumberPagination
@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rollout.gate import realtime_enabled_for
 from trading.api.base import ApiView
 from trading.api.errors import NoBrokerAccount, OrderNotFound, domain_error_to_api
+from trading.api.schema import extend_schema
 from trading.api.serializers import (
     AccountHistoryErrorSerializer,
     AccountHistoryFilterSerializer,
