@@ -3,8 +3,10 @@
 The server is a real child process (daphne with the order worker, the simulated market and
 position sync) on the test database, so the page, the socket and the REST API are the ones a
 user gets. Chromium is /usr/bin/chromium (tests/browser/ensure_chromium.sh installs it);
-`playwright install` is never used. Screenshots go to test-output/browser/; with
-UPDATE_DOC_SCREENSHOTS=1 they are also copied to docs/user/img/ for the user guide.
+`playwright install` is never used. The trader is the `demo` user `make run` creates, made by
+the same service (trading.services.demo), so the page the tests see is the one a reader of the
+README gets after logging in as demo/demo. Screenshots go to test-output/browser/; with
+UPDATE_DOC_SCREENSHOTS=1 those the user guide shows are also copied to docs/user/img/.
 """
 
 import contextlib
@@ -23,12 +25,14 @@ from typing import Any
 import httpx
 import pytest
 from django.db import connection, connections
+from django.test import override_settings
 from playwright import sync_api
 
-from tests.factories import make_account
+from tests.docs.user_guide import GUIDE_IMAGES, guide_image_names
 from tests.processes import Child, Processes, child_env
 from tests.requirements import require
-from trading.models import BrokerAccount, Instrument
+from trading.models import BrokerAccount
+from trading.services.demo import DEMO_HOLDINGS, DEMO_LIMIT_ORDER, demo_data_ensure
 from trading.services.orders import order_submit
 from trading.worker import run_worker
 
@@ -43,13 +47,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 OUTPUT_DIR = REPO_ROOT / "test-output" / "browser"
-DOC_IMAGES = REPO_ROOT / "docs" / "user" / "img"
-PASSWORD = "pw-for-tests-1"  # tests.factories.make_user's default
+# The logins demo_data_ensure creates (the README's table); the `demo` fixture checks them.
+DEMO_USER, DEMO_PASSWORD = "demo", "demo"
+ADMIN_USER, ADMIN_PASSWORD = "admin", "admin"
+# The demo's opening holdings: symbol -> (signed quantity, entry price).
+HELD = {symbol: (Decimal(qty), Decimal(price)) for symbol, qty, price in DEMO_HOLDINGS}
+# Symbols the demo neither holds nor has an order for: buying one opens a new position.
+NOT_HELD = ("AMZN", "META", "V", "INTC")
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 # What Chromium itself logs when a connection fails; expected while a test breaks the network.
 NETWORK_NOISE = ("WebSocket connection to", "Failed to load resource", "net::ERR_")
-PRICES = {"AAPL": "200.00", "MSFT": "400.00", "NVDA": "120.00", "JPM": "240.00"}
-PRICES |= {"TSLA": "250.00", "GOOGL": "170.00", "AMZN": "180.00"}
 
 
 def _free_port() -> int:
@@ -190,22 +197,26 @@ def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
     assert not problems, "console errors:\n" + "\n".join(problems)
 
 
-def login(page: Any, server: LiveServer, username: str = "trader") -> None:
+def login(
+    page: Any, server: LiveServer, username: str = DEMO_USER, password: str = DEMO_PASSWORD
+) -> None:
     page.goto(f"{server.url}/accounts/login/?next=/portfolio/")
     page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{server.url}/portfolio/")
 
 
-def api_session(server: LiveServer, username: str = "trader") -> httpx.Client:
+def api_session(
+    server: LiveServer, username: str = DEMO_USER, password: str = DEMO_PASSWORD
+) -> httpx.Client:
     """A second client of the same user (another device), logged in through the login form."""
     client = httpx.Client(base_url=server.url, timeout=10)
     client.get("/accounts/login/")
     token = client.cookies["csrftoken"]
     response = client.post(
         "/accounts/login/",
-        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
         headers={"Referer": f"{server.url}/accounts/login/"},
     )
     assert response.status_code == 302, response.text
@@ -215,39 +226,42 @@ def api_session(server: LiveServer, username: str = "trader") -> httpx.Client:
 
 
 def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
+    """Save a screenshot; with UPDATE_DOC_SCREENSHOTS=1 also the guide's copy, if it shows one."""
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     path = OUTPUT_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page, animations="allow")
-    if os.environ.get("UPDATE_DOC_SCREENSHOTS") == "1":
-        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOC_IMAGES / path.name)
+    if os.environ.get("UPDATE_DOC_SCREENSHOTS") == "1" and name in guide_image_names():
+        # The guide shows what demo/demo sees after `make run`, nobody else's portfolio.
+        user = page.locator(".user-name").get_attribute("data-username")
+        assert user == DEMO_USER, f"{name}: the guide's screenshots show the demo user, not {user}"
+        GUIDE_IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, GUIDE_IMAGES / path.name)
     return path
 
 
-def _instrument(symbol: str, price: str) -> None:
-    Instrument.objects.update_or_create(
-        symbol=symbol,
-        defaults={"tradable": True, "price": Decimal(price), "prev_close": Decimal(price)},
-    )
-
-
-def fill_now(account: BrokerAccount, symbol: str, qty: str, side: str = "buy") -> None:
+def fill_now(account: BrokerAccount, symbol: str, qty: Decimal | str, side: str = "buy") -> None:
     """A market order filled by a worker in this process (the server does not hear of it)."""
     order_submit(account=account, symbol=symbol, side=side, qty=Decimal(qty), type="market")
     run_worker(stop=threading.Event(), burst=True, worker_id="test-worker")
 
 
 @pytest.fixture
-def trader() -> BrokerAccount:
-    """A trader holding AAPL and MSFT, with prices set before the server's market starts."""
-    for symbol, price in PRICES.items():
-        _instrument(symbol, price)
-    account = make_account("trader")
-    fill_now(account, "AAPL", "10")
-    fill_now(account, "MSFT", "5")
-    return account
+def demo() -> BrokerAccount:
+    """The demo trader of `make run`: five holdings and a resting limit order, at seeded prices.
+
+    Made by demo_data_ensure itself, not a copy of its data, so the guide's screenshots show
+    what demo/demo sees. Each test starts from the migrated database (serialized rollback), so
+    the prices are the simulated market's seeded ones, as on a fresh `make run`.
+    """
+    held = {*HELD, DEMO_LIMIT_ORDER[0]}
+    assert not held & set(NOT_HELD), "NOT_HELD must name symbols the demo does not trade"
+    # The service refuses outside DEBUG (as `make run` is); pytest-django turns DEBUG off here.
+    with override_settings(DEBUG=True):
+        logins = {(login.username, login.password) for login in demo_data_ensure()}
+    assert {(DEMO_USER, DEMO_PASSWORD), (ADMIN_USER, ADMIN_PASSWORD)} <= logins
+    return BrokerAccount.objects.select_related("user").get(user__username=DEMO_USER)
 
 
 @pytest.fixture
-def live(trader: BrokerAccount, server: LiveServer) -> LiveServer:
+def live(demo: BrokerAccount, server: LiveServer) -> LiveServer:
     return server

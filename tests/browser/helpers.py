@@ -5,8 +5,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD, LiveServer, login
-from tests.factories import make_user
+from tests.browser.conftest import ADMIN_PASSWORD, ADMIN_USER, LiveServer, login
 
 STATUS = "#connection-status"
 BANNER = "#staleness"
@@ -37,17 +36,14 @@ def buy(api: httpx.Client, symbol: str, qty: str) -> httpx.Response:
 
 
 def admin_session(server: LiveServer) -> httpx.Client:
-    """A staff user logged into the admin, for its test-trade page's price nudges."""
-    boss = make_user("boss")
-    boss.is_staff = boss.is_superuser = True
-    boss.save()
+    """The demo's admin logged into the admin site, for its test-trade page's price nudges."""
     client = httpx.Client(base_url=server.url, timeout=10)
     client.get("/admin/login/")
     response = client.post(
         "/admin/login/?next=/admin/",
         data={
-            "username": "boss",
-            "password": PASSWORD,
+            "username": ADMIN_USER,
+            "password": ADMIN_PASSWORD,
             "csrfmiddlewaretoken": client.cookies["csrftoken"],
             "next": "/admin/",
         },

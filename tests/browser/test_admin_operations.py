@@ -9,10 +9,15 @@ from playwright.sync_api import expect
 
 from rollout.flags import REALTIME_PORTFOLIO
 from rollout.services import rollout_set_everyone
-from tests.browser.conftest import PASSWORD, LiveServer, screenshot
+from tests.browser.conftest import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    DEMO_USER,
+    HELD,
+    LiveServer,
+    screenshot,
+)
 from tests.browser.helpers import STATUS, expect_status, go_live
-from tests.factories import make_user
-from trading.models import BrokerAccount
 
 pytestmark = [
     pytest.mark.browser,
@@ -22,12 +27,9 @@ pytestmark = [
 
 
 def _admin_login(page, server: LiveServer) -> None:
-    boss = make_user("boss")
-    boss.is_staff = boss.is_superuser = True
-    boss.save()
     page.goto(f"{server.url}/admin/login/?next=/admin/")
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=username]", ADMIN_USER)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url(f"{server.url}/admin/")
 
@@ -56,25 +58,24 @@ def test_stats_panel_counts_the_open_page(open_page, live: LiveServer) -> None:
     assert admin.locator("a", has_text="websocket-operations").count() == 1
 
 
-def test_test_trade_and_price_nudge_show_on_the_traders_page(
-    open_page, live: LiveServer, trader: BrokerAccount
-) -> None:
+def test_test_trade_and_price_nudge_show_on_the_traders_page(open_page, live: LiveServer) -> None:
     trader_page = open_page()
     go_live(trader_page, live)
     qty = trader_page.locator('tr[data-symbol="AAPL"] [data-field="qty"]')
-    expect(qty).to_have_text("10")
+    held = HELD["AAPL"][0]
+    expect(qty).to_have_text(f"{held:,}")
 
     admin = open_page()
     _admin_login(admin, live)
     admin.click("[data-admin-link=test-trade]")
     form = admin.locator("[data-form=test-trade]")
-    form.locator("select[name=trade-user]").select_option("trader")
+    form.locator("select[name=trade-user]").select_option(DEMO_USER)
     form.locator("select[name=trade-symbol]").select_option("AAPL")
     form.locator("select[name=trade-side]").select_option("buy")
     form.locator("input[name=trade-qty]").fill("3")
     form.locator("input[type=submit]").click()
-    expect(admin.locator(".messagelist")).to_contain_text("for trader: buy 3")
-    expect(qty).to_have_text("13", timeout=5_000)
+    expect(admin.locator(".messagelist")).to_contain_text(f"for {DEMO_USER}: buy 3")
+    expect(qty).to_have_text(f"{held + 3:,}", timeout=5_000)
 
     price = trader_page.locator('tr[data-symbol="MSFT"] [data-field="current_price"]')
     before = Decimal(re.sub(r"[^0-9.]", "", price.inner_text()))

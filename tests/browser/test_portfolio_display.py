@@ -8,8 +8,9 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import api_session, screenshot
+from tests.browser.conftest import HELD, NOT_HELD, api_session, screenshot
 from tests.browser.helpers import DESKTOP, SIGNED_CELLS, admin_session, buy, go_live, nudge
+from trading.models import Instrument
 from trading.templatetags.trading_format import price as exact_price
 
 pytestmark = [
@@ -67,6 +68,17 @@ def _pl(page, symbol: str):
     return page.locator(f'[data-symbol="{symbol}"] [data-field="unrealized_pl"]')
 
 
+def _long_loser_and_winner() -> tuple[str, str]:
+    """A long demo holding below its entry price and one above it, at today's prices."""
+    listed = Instrument.objects.values_list("symbol", "price")
+    prices = {symbol: price for symbol, price in listed if price is not None}
+    longs = {symbol: entry for symbol, (qty, entry) in HELD.items() if qty > 0}
+    losers = [symbol for symbol, entry in longs.items() if prices[symbol] < entry]
+    winners = [symbol for symbol, entry in longs.items() if prices[symbol] > entry]
+    assert losers and winners, "the demo opens with a losing and a winning long position"
+    return losers[0], winners[0]
+
+
 def test_text_colour_follows_the_sign_through_every_flash(open_page, live):
     page = open_page(viewport=DESKTOP)
     go_live(page, live)
@@ -76,26 +88,28 @@ def test_text_colour_follows_the_sign_through_every_flash(open_page, live):
     page.wait_for_timeout(5_000)
     assert page.evaluate("window.__accountFlashes") == []
 
+    # The demo opens with losses and gains, a few percent from the entry prices.
+    loser, winner = _long_loser_and_winner()
     admin = admin_session(live)
-    nudge(admin, "AAPL", "-3")  # AAPL now shows a loss,
-    nudge(admin, "MSFT", "3")  # MSFT a gain.
-    expect(_pl(page, "AAPL")).to_have_attribute("data-value", re.compile(r"^-\d*[1-9]"))
-    expect(_pl(page, "MSFT")).to_have_attribute("data-value", re.compile(r"^\d*[1-9]"))
-    page.wait_for_timeout(1_500)  # the nudges' own flashes are over
+    expect(_pl(page, loser)).to_have_attribute("data-value", re.compile(r"^-\d*[1-9]"))
+    expect(_pl(page, winner)).to_have_attribute("data-value", re.compile(r"^\d*[1-9]"))
 
+    # 0.25 % of a demo position (about $8,000) is some $20: enough to tint the position's
+    # cells, far from 0.05 % of the account's $100,000 that would move them. Back and forth,
+    # so the moves do not add up to one that does.
     page.evaluate(START_SAMPLING, SIGNED_CELLS)
-    for _ in range(2):
-        nudge(admin, "AAPL", "1")  # the loss shrinks: a green flash on a red figure
-        nudge(admin, "MSFT", "-1")  # the gain shrinks: a red flash on a green figure
+    for towards, away in (("0.25", "-0.25"), ("-0.25", "0.25")):
+        nudge(admin, loser, towards)  # first the loss shrinks: a green flash on a red figure
+        nudge(admin, winner, away)  # and the gain: a red flash on a green figure
         page.wait_for_timeout(1_500)
     samples = page.evaluate(STOP_SAMPLING)
 
     flashing = [s for s in samples if s["flash"]]
     assert any(
-        s["symbol"] == "AAPL" and "flash-up" in s["flash"] and s["sign"] == "down" for s in flashing
+        s["symbol"] == loser and "flash-up" in s["flash"] and s["sign"] == "down" for s in flashing
     )
     assert any(
-        s["symbol"] == "MSFT" and "flash-down" in s["flash"] and s["sign"] == "up" for s in flashing
+        s["symbol"] == winner and "flash-down" in s["flash"] and s["sign"] == "up" for s in flashing
     )
     wrong = [s for s in samples if s["colour"] != EXPECTED_COLOUR[s["sign"]]]
     assert not wrong, f"{len(wrong)} of {len(samples)} samples contradict the sign: {wrong[:5]}"
@@ -108,14 +122,15 @@ def test_text_colour_follows_the_sign_through_every_flash(open_page, live):
 def test_prices_show_two_decimals_and_the_exact_value_in_a_tooltip(open_page, live):
     page = open_page(viewport=DESKTOP)
     go_live(page, live)
-    nudge(admin_session(live), "AAPL", "7.3")  # off $200, so the new average is uneven
+    nudge(admin_session(live), "AAPL", "7.3")  # an odd price, so the new average is uneven
     api = api_session(live)
-    assert buy(api, "AAPL", "3").status_code == 201  # 10 at $200 plus 3 at about $214.60
-    expect(page.locator('[data-symbol="AAPL"] [data-field="qty"]')).to_have_text("13")
+    held, entry = HELD["AAPL"]
+    assert buy(api, "AAPL", "3").status_code == 201
+    expect(page.locator('[data-symbol="AAPL"] [data-field="qty"]')).to_have_text(f"{held + 3:,}")
     average = page.locator('[data-symbol="AAPL"] [data-field="avg_entry_price"]')
-    expect(average).not_to_have_attribute("data-value", "200.00000000")
+    expect(average).not_to_have_attribute("data-value", f"{entry:.8f}")
 
-    # (2000 + 3p) / 13: stored with 8 decimals (1 in 13 prices would give a round one).
+    # (held x entry + 3p) / (held + 3): stored with 8 decimals.
     exact = Decimal(average.get_attribute("data-value"))
     rounded = exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     expect(average).to_have_text(f"${rounded:,}")
@@ -140,20 +155,25 @@ def test_order_outcomes_show_as_toasts_and_in_the_ticket(open_page, live):
     ticket = page.locator("#ticket-form")
     expect(ticket).to_have_attribute("data-ready", "true")
 
-    # 600 shares fill 500 a tick in the simulated venue: a partial fill, then the fill.
-    page.fill("#ticket-symbol", "NVDA")
+    # 600 shares fill 500 a tick in the simulated venue: a partial fill, then the fill. The
+    # demo's buying power buys 600 of a cheap stock it does not hold yet (INTC, about $24).
+    symbol = NOT_HELD[-1]
+    page.fill("#ticket-symbol", symbol)
     page.fill("#ticket-qty", "600")
     ticket.locator("button[type=submit]").click()
     result = page.locator("[data-ticket-result]")
     partial = page.locator('[data-toast][data-toast-kind="partial_fill"]')
-    expect(partial).to_contain_text("Partially filled: bought 500 of 600 NVDA @ $", timeout=5_000)
+    expect(partial).to_contain_text(
+        f"Partially filled: bought 500 of 600 {symbol} @ $", timeout=5_000
+    )
     filled = page.locator('[data-toast][data-toast-kind="fill"]')
-    expect(filled).to_have_text(re.compile(r"Bought 600 NVDA @ \$\d+\.\d\d"), timeout=5_000)
-    expect(result).to_have_text(re.compile(r"^Bought 600 NVDA @ \$\d+\.\d\d$"))
+    bought = rf"Bought 600 {symbol} @ \$\d+\.\d\d"
+    expect(filled).to_have_text(re.compile(bought), timeout=5_000)
+    expect(result).to_have_text(re.compile(rf"^{bought}$"))
     screenshot(page, "16-order-filled-toast")
     page.wait_for_function(
         "(start) => portfolioLive.announcer.spoken.some((t) => t.startsWith(start))",
-        arg="Order filled: Bought 600 NVDA at $",
+        arg=f"Order filled: Bought 600 {symbol} at $",
         timeout=15_000,
     )
     # Toasts go away by themselves.

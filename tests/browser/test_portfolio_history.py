@@ -14,7 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from portfolio_stream.pages import exact_value
-from tests.browser.conftest import api_session, login, screenshot
+from tests.browser.conftest import HELD, NOT_HELD, api_session, login, screenshot
 from tests.browser.helpers import (
     DESKTOP,
     PHONE,
@@ -68,23 +68,20 @@ def _watch_history_requests(page) -> list[str]:
     return urls
 
 
-def test_a_closing_sell_books_realized_pl_and_moves_into_the_history(open_page, live, trader):
-    # Realized P&L from earlier days, so "all-time" and "today" differ.
-    BrokerAccount.objects.filter(pk=trader.pk).update(realized_pl=Decimal("-37.25"))
+def test_a_closing_sell_books_realized_pl_and_moves_into_the_history(open_page, live, demo):
     page = open_page(viewport=DESKTOP)
     requests = _watch_history_requests(page)
     go_live(page, live)
     today = page.locator('[data-field="realized_pl_today"]')
     all_time = page.locator('[data-field="realized_pl"]')
+    # The demo has closed nothing yet.
     expect(today).to_have_text("$0.00")
-    expect(all_time).to_have_text("-$37.25")
-    expect(all_time).to_have_class(re.compile(r"\bdown\b"))
+    expect(all_time).to_have_text("$0.00")
 
-    nudge(admin_session(live), "AAPL", "5")  # the 10 AAPL bought at $200 now show a gain
-    aapl = page.locator('[data-symbol="AAPL"] [data-field="current_price"]')
-    expect(aapl).not_to_have_attribute("data-value", re.compile(r"^(19\d|200)\."))
+    held, entry = HELD["AAPL"]  # bought below today's price: a gain
+    nudge(admin_session(live), "AAPL", "2")  # and a day change to show
     change = page.locator('[data-symbol="AAPL"] [data-field="change_today"]')
-    expect(change).to_have_text(re.compile(r"^\+\d+\.\d\d%$"))
+    expect(change).to_have_text(re.compile(r"^\+[1-9]\.\d\d%$"))  # the ticks alone stay under 1 %
     expect(change).to_have_class(re.compile(r"\bup\b"))
 
     # The total unrealized P&L is the positions' sum, to the cent.
@@ -92,39 +89,39 @@ def test_a_closing_sell_books_realized_pl_and_moves_into_the_history(open_page, 
     assert _check_total(page) > 0
     expect(total).to_have_class(re.compile(r"\bup\b"))  # text colour by sign
 
-    # Sell all 10 through the ticket.
+    # Sell them all through the ticket.
     ticket = page.locator("#ticket-form")
     expect(ticket).to_have_attribute("data-ready", "true")
     page.click("label[for=ticket-side-sell]")
     page.fill("#ticket-symbol", "AAPL")
-    page.fill("#ticket-qty", "10")
+    page.fill("#ticket-qty", str(held))
     expect(ticket.locator("button[type=submit]")).to_have_text("Sell AAPL")
     ticket.locator("button[type=submit]").click()
     toast = page.locator('[data-toast][data-toast-kind="fill"]')
-    expect(toast).to_have_text(re.compile(r"^Sold 10 AAPL @ \$\d+\.\d\d"), timeout=5_000)
+    expect(toast).to_have_text(re.compile(rf"^Sold {held} AAPL @ \$\d+\.\d\d"), timeout=5_000)
     expect(page.locator('[data-symbol="AAPL"]')).to_have_count(0)
 
-    # What the server booked: each fill's (price - $200 entry) x qty, in cents.
+    # What the server booked: each fill's (price - entry) x qty, in cents.
     api = api_session(live)
     snapshot = api.get("/api/portfolio/snapshot/").json()
-    [sold] = [
-        o for o in api.get("/api/orders/?status=closed").json()["results"] if o["side"] == "sell"
-    ]
+    closed = api.get("/api/orders/?status=closed").json()["results"]
+    [sold] = [o for o in closed if (o["symbol"], o["side"]) == ("AAPL", "sell")]
     fills = [f for f in snapshot["recent_fills"] if f["order_id"] == sold["id"]]
     realized = sum(
-        (_cents(Decimal(f["qty"]) * (Decimal(f["price"]) - Decimal("200"))) for f in fills),
+        (_cents(Decimal(f["qty"]) * (Decimal(f["price"]) - entry)) for f in fills),
         Decimal("0.00"),
     )
     assert realized > 0 and Decimal(snapshot["account"]["realized_pl_today"]) == realized
     expect(today).to_have_attribute("data-value", str(realized))
     expect(today).to_have_text(signed_usd(realized))
     expect(today).to_have_class(re.compile(r"\bup\b"))
-    expect(all_time).to_have_attribute("data-value", str(realized - Decimal("37.25")))
-    expect(all_time).to_have_text(signed_usd(realized - Decimal("37.25")))
-    # MSFT alone now: the total is its P&L.
-    expect(page.locator("#positions tr[data-symbol]")).to_have_count(1)
+    expect(all_time).to_have_attribute("data-value", str(realized))
+    expect(all_time).to_have_text(signed_usd(realized))
+    # The other holdings are left: the total is their P&L.
+    left = len(HELD) - 1
+    expect(page.locator("#positions tr[data-symbol]")).to_have_count(left)
     _check_total(page)
-    expect(page.locator('[data-count-for="positions-pl"]')).to_have_text("1 open position")
+    expect(page.locator('[data-count-for="positions-pl"]')).to_have_text(f"{left} open positions")
 
     # The order is in the history at once, filled, with its value; no history was fetched.
     row = _history_row(page, sold["id"])
@@ -146,7 +143,9 @@ def test_a_closing_sell_books_realized_pl_and_moves_into_the_history(open_page, 
     page.evaluate("() => window.scrollTo(0, 0)")
     screenshot(page, "18-realized-pl")
 
-    # A reload (the server's first paint) says the same.
+    # All-time counts earlier days too: with a loss booked before today, the figures differ.
+    # A reload (the server's first paint) shows both.
+    BrokerAccount.objects.filter(pk=demo.pk).update(realized_pl=realized - Decimal("37.25"))
     page.reload()
     expect_status(page, "connected", timeout=10_000)
     expect(today).to_have_text(signed_usd(realized))
@@ -179,17 +178,17 @@ def _closed_orders(account: BrokerAccount, count: int) -> list[Order]:
     return Order.objects.bulk_create(orders)
 
 
-def test_canceled_and_rejected_orders_show_in_the_history_with_more(open_page, live, trader):
-    _closed_orders(trader, 55)
+def test_canceled_and_rejected_orders_show_in_the_history_with_more(open_page, live, demo):
+    # A rejection the demo could get too (buying far beyond its means), as the broker records it.
     rejected = Order.objects.create(
-        account=trader,
+        account=demo,
         client_order_id="too-big",
         symbol="NVDA",
         side="buy",
         type="market",
         qty=Decimal("5000"),
         status="rejected",
-        reject_reason="Insufficient buying power: the order needs $600,000.00.",
+        reject_reason="Insufficient buying power: the order needs $693,000.00.",
         submitted_at=timezone.now() - timedelta(minutes=5),
         failed_at=timezone.now() - timedelta(minutes=5),
     )
@@ -198,30 +197,35 @@ def test_canceled_and_rejected_orders_show_in_the_history_with_more(open_page, l
     go_live(page, live)
     history = page.locator(HISTORY)
     rows = history.locator("tbody tr[data-order-id]")
-    expect(rows).to_have_count(50)  # the first page
-    expect(history.locator("[data-count-for=history]")).to_have_text("58")  # 55 + 2 buys + 1
+    count = history.locator("[data-count-for=history]")
+    expect(rows).to_have_count(len(HELD) + 1)  # the demo's opening buys and sells, the rejection
+    expect(count).to_have_text(str(len(HELD) + 1))
     row = _history_row(page, str(rejected.pk))
     expect(row.locator('[data-field="status"]')).to_have_text("Rejected")
     expect(row.locator('[data-field="reject_reason"]')).to_have_text(
-        "Insufficient buying power: the order needs $600,000.00."
+        "Insufficient buying power: the order needs $693,000.00."
     )
     expect(row.locator('[data-field="value"]')).to_have_text("—")
-    old_fill = history.locator('tr[data-order-id] [data-field="value"][data-value="480.25"]')
-    expect(old_fill.first).to_have_text("$480.25")
-
-    # More: the API's next page, then no more.
-    more = history.locator("[data-history-more]")
-    expect(more).to_be_visible()
-    more.click()
-    expect(rows).to_have_count(58)
-    expect(more).to_be_hidden()
-    assert [url for url in requests if CLOSED_ORDERS in url and "page=2" in url]
+    qty, entry = HELD["AAPL"]
+    opening = exact_value(qty, entry)
+    assert opening is not None
+    opening_value = history.locator(
+        f'tr[data-order-id] [data-field="value"][data-value="{opening}"]'
+    )
+    expect(opening_value).to_have_text(f"${_cents(opening):,}")
+    expect(history.locator("[data-history-more]")).to_be_hidden()
 
     # A limit order canceled from another device: into the history at once, no refetch.
     api = api_session(live)
     placed = api.post(
         "/api/orders/",
-        json={"symbol": "AMZN", "side": "buy", "qty": "2", "type": "limit", "limit_price": "1.00"},
+        json={
+            "symbol": NOT_HELD[0],
+            "side": "buy",
+            "qty": "2",
+            "type": "limit",
+            "limit_price": "1.00",
+        },
     )
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["id"]
@@ -235,7 +239,7 @@ def test_canceled_and_rejected_orders_show_in_the_history_with_more(open_page, l
     )
     expect(open_row).to_have_count(0)
     expect(rows.first).to_have_attribute("data-order-id", order_id)
-    expect(history.locator("[data-count-for=history]")).to_have_text("59")
+    expect(count).to_have_text(str(len(HELD) + 2))
     assert len([url for url in requests if CLOSED_ORDERS in url]) == fetched
     scroll_to(page, HISTORY)
     screenshot(page, "19-order-history")
@@ -250,6 +254,22 @@ def test_canceled_and_rejected_orders_show_in_the_history_with_more(open_page, l
     scroll_to(phone, HISTORY)
     screenshot(phone, "21-phone-order-history")
 
+    # Older orders: the page shows the latest 50, More the API's next page, then no more.
+    _closed_orders(demo, 55)
+    total = len(HELD) + 2 + 55
+    page.reload()
+    expect_status(page, "connected", timeout=10_000)
+    expect(rows).to_have_count(50)
+    expect(count).to_have_text(str(total))
+    more = history.locator("[data-history-more]")
+    expect(more).to_be_visible()
+    more.click()
+    expect(rows).to_have_count(total)
+    expect(more).to_be_hidden()
+    assert [url for url in requests if CLOSED_ORDERS in url and "page=2" in url]
+    old_fill = history.locator('tr[data-order-id] [data-field="value"][data-value="480.25"]')
+    expect(old_fill.first).to_have_text("$480.25")
+
 
 def _day_start(moment: datetime) -> datetime:
     """Midnight in New York: where the server's 1D history begins."""
@@ -257,7 +277,8 @@ def _day_start(moment: datetime) -> datetime:
 
 
 def _equity_points(account: BrokerAccount, minutes: int) -> list[datetime]:
-    """One point a minute for the last `minutes` (within today in New York), a gentle wave."""
+    """One point a minute for the last `minutes` (within today in New York), a gentle wave
+    around the previous close."""
     now = timezone.now().replace(second=0, microsecond=0)
     stamps = [now - timedelta(minutes=m) for m in range(minutes, 1, -1)]
     stamps = [s for s in stamps if s >= _day_start(now)]
@@ -266,7 +287,7 @@ def _equity_points(account: BrokerAccount, minutes: int) -> list[datetime]:
             EquityPoint(
                 account=account,
                 at=s,
-                equity=Decimal("100000.00")
+                equity=account.last_equity
                 + Decimal(str(round(30 * math.sin(i / 9) + 9 * math.sin(i / 2.5) - 8, 2))),
             )
             for i, s in enumerate(stamps)
@@ -277,9 +298,9 @@ def _equity_points(account: BrokerAccount, minutes: int) -> list[datetime]:
 
 
 def test_the_day_chart_draws_the_server_history_after_reloads_and_on_other_devices(
-    open_page, live, trader
+    open_page, live, demo
 ):
-    stamps = _equity_points(trader, 90)
+    stamps = _equity_points(demo, 90)
     if len(stamps) < 5:
         pytest.skip("just after midnight in New York: the trading day has no history yet")
     page = open_page(viewport=DESKTOP)
@@ -313,7 +334,8 @@ def test_the_day_chart_draws_the_server_history_after_reloads_and_on_other_devic
     # While the page was away the server kept recording: a reconnect fetches the history again.
     earlier = stamps[0] - timedelta(minutes=1)
     if earlier >= _day_start(stamps[0]):
-        EquityPoint.objects.create(account=trader, at=earlier, equity=Decimal("99990.00"))
+        equity = demo.last_equity - Decimal("10.00")
+        EquityPoint.objects.create(account=demo, at=earlier, equity=equity)
         page.evaluate("() => portfolioLive.client.dropConnection('test')")
         page.evaluate("() => portfolioLive.client.reconnectNow('test')")
         expect_status(page, "connected", timeout=10_000)
@@ -328,9 +350,11 @@ def test_buying_updates_the_total_unrealized_pl(open_page, live):
     page = open_page(viewport=DESKTOP)
     go_live(page, live)
     api = api_session(live)
-    assert buy(api, "NVDA", "3").status_code == 201
-    expect(page.locator('[data-symbol="NVDA"] [data-field="qty"]')).to_have_text("3")
-    expect(page.locator('[data-count-for="positions-pl"]')).to_have_text("3 open positions")
+    symbol = NOT_HELD[0]
+    assert buy(api, symbol, "3").status_code == 201
+    expect(page.locator(f'[data-symbol="{symbol}"] [data-field="qty"]')).to_have_text("3")
+    opened = f"{len(HELD) + 1} open positions"
+    expect(page.locator('[data-count-for="positions-pl"]')).to_have_text(opened)
     _check_total(page)
     page.wait_for_timeout(2_000)  # through a few price ticks
     _check_total(page)

@@ -1,9 +1,10 @@
 """The live portfolio page in Chromium, against a live server.
 
-Each test starts `manage.py serve` on the test database, logs in through Django's login form
-and checks what a trader sees: the live page, a trade flashing in within 500 ms, reduced
-motion, the order ticket, the page without the rollout flag, without JavaScript, and on a
-phone (a server restart, going offline and staleness are in test_portfolio_resilience.py).
+Each test starts `manage.py serve` on the test database, logs in as `make run`'s demo trader
+through Django's login form and checks what a trader sees: the live page, a trade flashing in
+within 500 ms, reduced motion, the order ticket, the page without the rollout flag, without
+JavaScript, and on a phone (a server restart, going offline and staleness are in
+test_portfolio_resilience.py).
 Screenshots of each state are saved under test-output/browser/.
 """
 
@@ -15,8 +16,16 @@ import pytest
 from playwright.sync_api import expect
 
 from rollout.models import Flag
-from tests.browser.conftest import OUTPUT_DIR, api_session, login, screenshot
+from tests.browser.conftest import (
+    HELD,
+    NOT_HELD,
+    OUTPUT_DIR,
+    api_session,
+    login,
+    screenshot,
+)
 from tests.browser.helpers import BANNER, PHONE, PHONE_SCALE, STATUS, buy, go_live
+from trading.services.demo import DEMO_LIMIT_ORDER
 
 pytestmark = [
     pytest.mark.browser,
@@ -63,10 +72,17 @@ def test_login_shows_the_live_page(open_page, live):
     page = open_page()
     go_live(page, live)
 
+    # The demo's holdings, the short one tagged, and its resting limit order.
     rows = page.locator("#positions tr[data-symbol]")
-    expect(rows).to_have_count(2)
-    expect(page.locator('[data-symbol="AAPL"] [data-field="qty"]')).to_have_text("10")
-    expect(page.locator('[data-symbol="MSFT"] [data-field="qty"]')).to_have_text("5")
+    expect(rows).to_have_count(len(HELD))
+    for symbol, (qty, _) in HELD.items():
+        qty_cell = page.locator(f'[data-symbol="{symbol}"] [data-field="qty"]')
+        expect(qty_cell).to_have_text(f"{qty:,}")
+    expect(page.locator('[data-symbol="TSLA"] [data-field="symbol"]')).to_contain_text(
+        "short", ignore_case=True
+    )
+    orders = page.locator("#open-orders tr[data-order-id]")
+    expect(orders.filter(has_text=DEMO_LIMIT_ORDER[0])).to_have_count(1)
     for name in ("current_price", "market_value", "unrealized_pl", "avg_entry_price"):
         expect(page.locator(f'[data-symbol="AAPL"] [data-field="{name}"]')).to_have_count(1)
     expect(page.locator(STATUS)).to_contain_text("Connected to live updates")
@@ -97,7 +113,9 @@ def test_a_trade_shows_within_500_ms_with_the_flash(open_page, live):
     go_live(page, live)
     api = api_session(live)
     latencies = []
-    for symbol, qty in [("NVDA", "3"), ("JPM", "2"), ("GOOGL", "1")]:
+    # Symbols the demo does not hold: each opens a position, whose row flashes in.
+    trades = list(zip(NOT_HELD, ("3", "2", "1"), strict=False))
+    for symbol, qty in trades:
         _watch_flash(page, symbol)
         placed_at = time.time() * 1000
         response = buy(api, symbol, qty)
@@ -105,7 +123,7 @@ def test_a_trade_shows_within_500_ms_with_the_flash(open_page, live):
         flash = _flash(page)
         latencies.append(flash["at"] - placed_at)
         assert "flash-new" in flash["row"].split()
-        if symbol == "NVDA":
+        if symbol == trades[0][0]:
             screenshot(page, "02-trade-flash")
         expect(page.locator(f'[data-symbol="{symbol}"] [data-field="qty"]')).to_have_text(qty)
 
@@ -115,19 +133,23 @@ def test_a_trade_shows_within_500_ms_with_the_flash(open_page, live):
     median = statistics.median(latencies)
     print(f"trade-to-flash latency: median {median:.0f} ms, max {max(latencies):.0f} ms")
 
-    # The fill is listed and announced (politely, at a readable pace).
-    expect(page.locator("#recent-fills tr[data-execution-id]")).to_have_count(5)
+    # The fills are listed (after the demo's opening ones) and announced (politely, at a
+    # readable pace).
+    fills = page.locator("#recent-fills tr[data-execution-id]")
+    expect(fills).to_have_count(len(HELD) + len(trades))
+    first = trades[0][0]
     page.wait_for_function(
-        "() => portfolioLive.announcer.spoken"
-        ".some((t) => t.startsWith('Order filled: Bought 3 NVDA'))",
+        "(text) => portfolioLive.announcer.spoken.some((t) => t.startsWith(text))",
+        arg=f"Order filled: Bought 3 {first}",
         timeout=15_000,
     )
     # Rendered with the server's formats: the page equals a fresh server render.
-    live_cells = page.eval_on_selector_all('[data-symbol="NVDA"] [data-field]', CELL_VALUES)
+    cells = f'[data-symbol="{first}"] [data-field]'
+    live_cells = page.eval_on_selector_all(cells, CELL_VALUES)
     fresh = open_page()
     fresh.context.add_cookies(page.context.cookies())
     fresh.goto(f"{live.url}/portfolio/")
-    server_cells = fresh.eval_on_selector_all('[data-symbol="NVDA"] [data-field]', CELL_VALUES)
+    server_cells = fresh.eval_on_selector_all(cells, CELL_VALUES)
     assert dict(live_cells)["qty"] == dict(server_cells)["qty"] == "3.000000"
     assert dict(live_cells)["avg_entry_price"] == dict(server_cells)["avg_entry_price"]
 
@@ -140,7 +162,8 @@ def test_reduced_motion_keeps_the_colour_and_drops_the_movement(open_page, live)
     response = buy(api, "AAPL", "4")
     assert response.status_code == 201
     assert _flash(page)["animation"] == "flash-up-plain"
-    expect(page.locator('[data-symbol="AAPL"] [data-field="qty"]')).to_have_text("14")
+    held = HELD["AAPL"][0]
+    expect(page.locator('[data-symbol="AAPL"] [data-field="qty"]')).to_have_text(f"{held + 4:,}")
     # A P&L cell that moves enough for motion gets no swell or shake either.
     assert set(page.evaluate(ANIMATION_OF_PL_FLASH, "flash-down")) == {"flash-down-plain"}
     screenshot(page, "03-reduced-motion")
@@ -189,7 +212,8 @@ def test_order_ticket_validates_places_and_cancels(open_page, live):
 
     row.locator("button[data-action=cancel]").click()
     expect(row).to_have_count(0, timeout=5_000)
-    expect(page.locator('[data-empty-for="orders"]')).to_be_visible()
+    # Only the demo's own limit order is left.
+    expect(page.locator("#open-orders tr[data-order-id]")).to_have_count(1)
     # "Order sent" turned into the outcome, which also shows as a toast.
     expect(result).to_have_text("Canceled: buy 2 AMZN")
     expect(page.locator('[data-toast][data-toast-kind="canceled"]')).to_contain_text(
@@ -197,7 +221,7 @@ def test_order_ticket_validates_places_and_cancels(open_page, live):
     )
 
 
-def test_flag_off_polls_without_a_socket(open_page, trader, processes):
+def test_flag_off_polls_without_a_socket(open_page, demo, processes):
     Flag.objects.filter(name="realtime_portfolio").update(everyone=False)
     from tests.browser.conftest import LiveServer
 
@@ -215,11 +239,13 @@ def test_flag_off_polls_without_a_socket(open_page, trader, processes):
     expect(page.locator("#portfolio")).to_have_attribute("data-sync-mode", "polling")
 
     api = api_session(server)
+    nvda = page.locator('[data-symbol="NVDA"] [data-field="qty"]')
+    held = HELD["NVDA"][0]
     assert buy(api, "NVDA", "2").status_code == 201
     time.sleep(0.5)  # the server's worker fills it
-    expect(page.locator('[data-symbol="NVDA"]')).to_have_count(0)
+    expect(nvda).to_have_text(f"{held:,}")
     page.clock.fast_forward(31_000)  # the 30 s poll
-    expect(page.locator('[data-symbol="NVDA"] [data-field="qty"]')).to_have_text("2", timeout=5_000)
+    expect(nvda).to_have_text(f"{held + 2:,}", timeout=5_000)
     assert sockets == []
     screenshot(page, "12-flag-off-polling")
 
@@ -287,9 +313,13 @@ def test_phone_sized_viewport_shows_position_cards(open_page, live):
 def test_the_page_is_useful_without_javascript(open_page, live):
     page = open_page(java_script_enabled=False)
     login(page, live)
-    expect(page.locator('[data-symbol="AAPL"] [data-field="qty"]')).to_have_text("10")
+    held = HELD["AAPL"][0]
+    expect(page.locator('[data-symbol="AAPL"] [data-field="qty"]')).to_have_text(f"{held:,}")
     expect(page.locator('[data-field="equity"]')).not_to_be_empty()
     expect(page.locator(".conn-wrap")).to_be_hidden()
-    expect(page.locator("button[data-action=cancel]")).to_have_count(0)
+    # The demo's resting order is listed, but canceling needs JavaScript: no button shows.
+    cancel = page.locator("#open-orders button[data-action=cancel]")
+    expect(cancel).to_have_count(1)
+    expect(cancel).to_be_hidden()
     expect(page.locator(".conn-static")).to_contain_text("Snapshot as of")
     screenshot(page, "15-no-javascript")

@@ -6,7 +6,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import fill_now, screenshot
+from tests.browser.conftest import HELD, NOT_HELD, fill_now, screenshot
 from tests.browser.helpers import BANNER, DESKTOP, STATUS, expect_status, go_live
 
 pytestmark = [
@@ -59,7 +59,7 @@ def _rest_portfolio(page) -> dict:
     return page.evaluate(REST_PORTFOLIO)
 
 
-def test_server_restart_falls_back_then_resyncs_with_nothing_missing(open_page, live, trader):
+def test_server_restart_falls_back_then_resyncs_with_nothing_missing(open_page, live, demo):
     page = open_page(viewport=DESKTOP)
     page.errors.allow_network_errors = True
     go_live(page, live)
@@ -93,13 +93,14 @@ def test_server_restart_falls_back_then_resyncs_with_nothing_missing(open_page, 
     expect(status).to_contain_text("Offline - using cached data")
     screenshot(page, "05-offline-server-down")
 
-    # Trades the page cannot hear about while the server is down.
-    fill_now(trader, "TSLA", "7")
-    fill_now(trader, "AAPL", "10", side="sell")  # closes AAPL
+    # Trades the page cannot hear about while the server is down: a new position, a closed one.
+    opened = NOT_HELD[0]
+    fill_now(demo, opened, "7")
+    fill_now(demo, "AAPL", HELD["AAPL"][0], side="sell")
 
     live.start()
     expect(status).to_have_attribute("data-connection-status", "connected", timeout=45_000)
-    expect(page.locator('[data-symbol="TSLA"] [data-field="qty"]')).to_have_text("7")
+    expect(page.locator(f'[data-symbol="{opened}"] [data-field="qty"]')).to_have_text("7")
     expect(page.locator('[data-symbol="AAPL"]')).to_have_count(0)
     assert _dom_portfolio(page) == _rest_portfolio(page)
     expect(page.locator("#portfolio")).to_have_attribute("data-sync-mode", "live")
@@ -148,7 +149,7 @@ def test_offline_then_online_reconnects_at_once(open_page, live):
     expect(status).to_have_attribute("data-connection-status", "disconnected", timeout=3_000)
     expect(status).to_contain_text("Offline - using cached data")
     expect(page.locator("#connection-tip")).to_contain_text("device is offline")
-    expect(page.locator('#positions td.feed[data-feed="delayed"]')).to_have_count(2)
+    expect(page.locator('#positions td.feed[data-feed="delayed"]')).to_have_count(len(HELD))
     screenshot(page, "07-offline")
     page.wait_for_timeout(4_000)  # let the backoff grow: the online event must not wait for it
 

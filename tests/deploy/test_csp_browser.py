@@ -7,7 +7,7 @@ tests/browser's `open_page`. The inline style allowed by its hash is really appl
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD, LiveServer, login
+from tests.browser.conftest import LiveServer, login
 from tests.browser.helpers import expect_status
 from tests.factories import make_account
 
@@ -17,6 +17,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
+PASSWORD = "pw-for-tests-1"  # tests.factories.make_user's default
 ADMIN_PAGES = [
     "/admin/",
     "/admin/runbooks/websocket-operations/",
@@ -33,7 +34,7 @@ def test_the_pages_run_without_a_csp_violation(open_page, server: LiveServer):
     response = page.goto(f"{server.url}/accounts/login/")
     assert "script-src 'self'" in response.headers["content-security-policy"]
 
-    login(page, server)
+    login(page, server, "trader", PASSWORD)
     # The socket is allowed by connect-src 'self'.
     expect_status(page, "connected", timeout=10_000)
 
