@@ -35,6 +35,11 @@ pytestmark = [
 
 TRADE_TO_FLASH_BUDGET_MS = 500
 CELL_VALUES = "cells => cells.map(c => [c.dataset.field, c.dataset.value])"
+LINES_OF_TEXT = """(e) => {
+  const range = document.createRange();
+  range.selectNodeContents(e);
+  return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+}"""
 ANIMATION_OF_PL_FLASH = """(kind) => [...document.querySelectorAll('.pl')].map((c) => {
   c.classList.add(kind, 'flash-motion');
   const name = getComputedStyle(c).animationName;
@@ -276,6 +281,9 @@ def test_phone_sized_viewport_shows_position_cards(open_page, live):
     expect(page.locator(STATUS)).to_have_attribute("data-connection-status", "connected")
     # Compact cards: three figures a line, seven figures in three lines under the symbol.
     assert card.evaluate("r => r.getBoundingClientRect().height") < 190
+    # The short position's symbol and tag wrap as whole words: each is one line of text.
+    for part in page.locator('[data-symbol="TSLA"] [data-field="symbol"] > *').all():
+        assert part.evaluate(LINES_OF_TEXT) == 1, part.inner_text()
     # Dates on one line.
     for stamp in page.locator("#recent-fills time").all():
         assert stamp.evaluate("t => t.getClientRects().length") == 1

@@ -184,6 +184,9 @@ def test_staleness_warnings_after_60_s_and_5_minutes(open_page, live):
     expect(banner).to_have_attribute("data-staleness", "stale")
     expect(banner).to_contain_text("Portfolio data is stale - click to refresh")
     expect(page.locator("#portfolio")).to_have_attribute("data-freshness", "stale")
+    # The figures fade, the day's P&L in percent with the rest.
+    for name in ("equity", "day_pl", "day_pl_pct", "total_unrealized_pl"):
+        expect(page.locator(f'#account [data-field="{name}"]')).to_have_css("opacity", "0.55")
     screenshot(page, "09-stale")
 
     # Back online: the page reconnects by itself and the warning goes away.
