@@ -292,7 +292,11 @@ def main(argv: list[str]) -> None:
     )
     parser.add_argument("--client-processes", type=int, default=1)
     parser.add_argument("--out", help="write the JSON report here too")
+    parser.add_argument("--table", metavar="REPORT", help="only print the table of a report.json")
     options = parser.parse_args(argv)
+    if options.table:
+        print(markdown(json.loads(Path(options.table).read_text())))
+        return
     options.rates = [float(r) for r in options.rates.split(",")]
     options.kinds = [k for k in options.servers.split(",") if k]
     assert set(options.kinds) <= set(KINDS), options.kinds

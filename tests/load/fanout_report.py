@@ -105,10 +105,10 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [
         "",
         "| server | RSS idle before sockets MiB | RSS with sockets, idle MiB | KiB/socket "
-        "| RSS at end MiB | server CPU % of a core at each rate | driver published/s at each "
-        "rate | client CPU % at each rate | others' cores busy at each rate "
-        "| sustained events/s at p99 < 200 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| RSS at end MiB | server CPU % of a core at each rate | server CPU µs per event "
+        "| driver published/s at each rate | client CPU % at each rate "
+        "| others' cores busy at each rate | sustained events/s at p99 < 200 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for kind in kinds:
         server = servers[kind]
@@ -123,12 +123,22 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {LABELS[kind]} | {memory['rss_before_sockets_kib'] / 1024:.0f} "
             f"| {memory['rss_idle_with_sockets_kib'] / 1024:.0f} "
             f"| {memory['kib_per_socket']} | {memory['rss_at_end_kib'] / 1024:.0f} "
-            f"| {per_rate('server_cpu_pct')} | {per_rate('published_per_s')} "
+            f"| {per_rate('server_cpu_pct')} | {cost_per_event(phases)} "
+            f"| {per_rate('published_per_s')} "
             f"| {per_rate('clients_cpu_pct')} | {per_rate('others_cores_busy')} "
             f"| {f'{best:,.0f}' if best else 'none'} |"
         )
     lines += ["", targets(report)]
     return "\n".join(lines)
+
+
+def cost_per_event(phases: list[dict[str, Any]]) -> str:
+    """Server CPU per event published at each rate: steadier than latency on a busy machine."""
+    costs = []
+    for phase in phases:
+        cpu, rate = phase.get("server_cpu_pct"), phase["published_per_s"]
+        costs.append(f"{cpu * 1e4 / rate:.0f}" if cpu is not None and rate else "-")
+    return " / ".join(costs)
 
 
 def targets(report: dict[str, Any]) -> str:
