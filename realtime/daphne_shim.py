@@ -14,6 +14,10 @@
 3. **Graceful shutdown.** On SIGTERM/SIGINT daphne cancels every application at once and the
    browsers see 1006. Before that now, `realtime.draining.drain()` closes every socket with
    1012 in batches and waits (bounded) for the clients to answer.
+4. **Shared options.** autobahn copies its 29 protocol options from the factory into every
+   connection's `__dict__` (those the protocol does not have yet). daphne's one factory
+   gives them all the same values, so they are set once on the protocol class instead:
+   every socket's attribute dict stays small (tests/load/bench_memory.py).
 
 `install()` patches only when daphne's server is already imported (`manage.py serve`, the
 `daphne` command, `runserver`), and only the versions below; anything else keeps daphne's
@@ -62,6 +66,7 @@ def install() -> bool:
     _patch_close(WebSocketProtocol)
     _patch_scope(Server)
     _patch_shutdown(Server)
+    _patch_options(WebSocketProtocol)
     _installed = True
     return True
 
@@ -164,3 +169,29 @@ def _patch_shutdown(server_class: Any) -> None:
         return drained
 
     server_class.kill_all_applications = kill_all_applications
+
+
+# --- 4. Shared options ---------------------------------------------------------------------
+
+
+def _patch_options(protocol_class: Any) -> None:
+    original = protocol_class._connectionMade
+
+    def connection_made(self: Any) -> None:
+        options = {name: getattr(self.factory, name) for name in self.CONFIG_ATTRS}
+        shared = protocol_class.__dict__.get("_shared_options")
+        if shared is None:
+            # The first connection: its factory's options become the class's defaults, which
+            # autobahn then finds (hasattr) and no longer copies per connection. Each wrapped
+            # in staticmethod: an option holding a function must not become a bound method.
+            for name, value in options.items():
+                setattr(protocol_class, name, staticmethod(value))
+            protocol_class._shared_options = options
+        elif shared != options:
+            # Another factory with other options (a second server in this process): per
+            # connection, as autobahn itself does.
+            for name, value in options.items():
+                setattr(self, name, value)
+        original(self)
+
+    protocol_class._connectionMade = connection_made
