@@ -229,6 +229,9 @@ def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
     """Save a screenshot; with UPDATE_DOC_SCREENSHOTS=1 also the guide's copy, if it shows one."""
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     path = OUTPUT_DIR / f"{name}.png"
+    if full_page:
+        # The top bar is sticky: a scrolled page is captured with it over the middle.
+        page.evaluate("() => window.scrollTo({top: 0, behavior: 'instant'})")
     page.screenshot(path=str(path), full_page=full_page, animations="allow")
     if os.environ.get("UPDATE_DOC_SCREENSHOTS") == "1" and name in guide_image_names():
         # The guide shows what demo/demo sees after `make run`, nobody else's portfolio.
