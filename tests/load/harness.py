@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = REPO_ROOT / "var" / "bench"
@@ -53,10 +53,15 @@ def unique_prefix() -> str:
     return f"bench{os.getpid()}x{uuid.uuid4().hex[:8]}"
 
 
-def setup_django(*, db_path: Path, redis_url: str, prefix: str) -> None:
-    """Configure this process exactly like the server it talks to (same DB, Redis, prefix)."""
+def setup_django(
+    *, db_path: Path, redis_url: str, prefix: str, database_url: str | None = None
+) -> None:
+    """Configure this process exactly like the server it talks to (same DB, Redis, prefix).
+
+    The database is the SQLite file `db_path` unless `database_url` names another.
+    """
     os.chdir(REPO_ROOT)
-    os.environ["DATABASE_URL"] = sqlite_url(db_path)
+    os.environ["DATABASE_URL"] = database_url or sqlite_url(db_path)
     os.environ["REDIS_URL"] = redis_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "portfolio_stream.settings"
     os.environ["DJANGO_DEBUG"] = "1"
@@ -72,6 +77,32 @@ def setup_django(*, db_path: Path, redis_url: str, prefix: str) -> None:
     cache: dict[str, Any] = settings.CACHES["default"]
     cache["KEY_PREFIX"] = prefix
     django.setup()
+
+
+def postgres_server_url() -> str:
+    """DATABASE_URL when it names PostgreSQL, else the local server the test suite uses."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        return url
+    return "postgres://postgres@127.0.0.1:5432/postgres"  # as scripts/ensure_postgres.sh
+
+
+def postgres_database_create(server_url: str, name: str) -> str:
+    """Create the empty database `name` on that server; returns its URL."""
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(server_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def postgres_database_drop(server_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        # FORCE: a killed server's pooled connections may linger for a moment.
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def migrate() -> float:
