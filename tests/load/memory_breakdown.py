@@ -39,7 +39,9 @@ def traced_diff(before: Path, after: Path, per: int, top: int = 25) -> dict[str,
     return {
         "traced_kib_per_socket": round(total / 1024 / per, 2),
         "by_group_kib_per_socket": {
-            name: round(size / 1024 / per, 2) for name, size in by_group.most_common()
+            name: round(size / 1024 / per, 2)
+            for name, size in by_group.most_common()
+            if abs(size) / per >= 64  # the rest is noise between the two snapshots
         },
         "by_owner_kib_per_socket": {
             name: round(size / 1024 / per, 2)
