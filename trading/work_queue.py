@@ -62,6 +62,8 @@ def job_claim_next(*, worker_id: str) -> OrderJob | None:
             return None
         # Guarded by the version read and by claimability, both re-checked by the update:
         # a lease its holder renewed meanwhile is no longer up for grabs.
+        previous_status, previous_holder = job.status, job.locked_by
+        token, locked_until = uuid.uuid4(), now + _lease()
         claimed = OrderJob.objects.filter(
             _claimable(now),
             pk=job.pk,
@@ -72,14 +74,17 @@ def job_claim_next(*, worker_id: str) -> OrderJob | None:
             status=JobStatus.RUNNING,
             attempts=F("attempts") + 1,
             locked_by=worker_id,
-            locked_until=now + _lease(),
-            lease_token=uuid.uuid4(),
+            locked_until=locked_until,
+            lease_token=token,
         )
         if not claimed:
             return None
-        if job.status == JobStatus.RUNNING:
-            logger.warning("job %s: lease of %s expired; reclaimed", job.pk, job.locked_by)
-    job.refresh_from_db()
+        # The row as the guarded update left it (no re-read: the update matched the
+        # version read above, and it holds the row until this commits).
+        job.status, job.attempts, job.locked_by = JobStatus.RUNNING, job.attempts + 1, worker_id
+        job.locked_until, job.lease_token = locked_until, token
+        if previous_status == JobStatus.RUNNING:
+            logger.warning("job %s: lease of %s expired; reclaimed", job.pk, previous_holder)
     return job
 
 
@@ -99,11 +104,32 @@ def job_lease_renew(job: OrderJob) -> None:
     so no claim can take the job between the check and the write.
     """
     now = timezone.now()
+    locked_until = now + _lease()
     renewed = OrderJob.objects.filter(_held(job), locked_until__gte=now).update(
-        locked_until=now + _lease()
+        locked_until=locked_until
     )
     if not renewed:
         raise LeaseLost(f"job {job.pk}: lease of {job.locked_by} expired or taken over")
+    job.locked_until = locked_until
+
+
+# A lease claimed or renewed this recently still has (almost) its whole length to run.
+LEASE_FRESH_SECONDS = 1.0
+
+
+def job_lease_extend(job: OrderJob) -> None:
+    """Before a broker call: renew the lease unless this run renewed it in the last second.
+
+    Two calls in a row (the lookup, then the submit) each used to renew, which on SQLite
+    is a write transaction queuing for the database lock per call. A lease that still has
+    all but a second of its length left protects the call as a renewal would; and while it
+    is that fresh nobody else can hold it (a claim needs `locked_until` to have passed).
+    """
+    if job.locked_until is not None:
+        remaining = (job.locked_until - timezone.now()).total_seconds()
+        if remaining >= _lease().total_seconds() - LEASE_FRESH_SECONDS:
+            return
+    job_lease_renew(job)
 
 
 def _release(job: OrderJob, worker_id: str, **changes: object) -> bool:

@@ -30,7 +30,7 @@ from trading.work_queue import (
     job_claim_next,
     job_complete,
     job_fail,
-    job_lease_renew,
+    job_lease_extend,
     job_retry,
 )
 
@@ -45,9 +45,9 @@ def _submit(job: OrderJob, order: Order, gateway: BrokerGateway) -> None:
     """processOrderSubmit: reconcile first, so a re-run never places the order twice."""
     if order.status in TERMINAL_ORDER_STATUSES or order.broker_order_id:
         return
-    # Renewed before every broker call: one call may take ~20 s (two, chained, on a
+    # Extended before every broker call: one call may take ~20 s (two, chained, on a
     # duplicate client_order_id), so a submit could outlive a lease taken only once.
-    job_lease_renew(job)
+    job_lease_extend(job)
     known = gateway.get_order_by_client_id(order.client_order_id)
     if known is None:
         if order.status == OrderStatus.PENDING_CANCEL:
@@ -64,7 +64,7 @@ def _submit(job: OrderJob, order: Order, gateway: BrokerGateway) -> None:
             limit_price=order.limit_price,
             buying_power_hold=order.buying_power_hold,
         )
-        job_lease_renew(job)
+        job_lease_extend(job)
         try:
             known = gateway.submit_order(request)
         except BrokerRejected as rejection:
@@ -77,7 +77,7 @@ def _cancel(job: OrderJob, order: Order, gateway: BrokerGateway) -> None:
     """processOrderCancel: the broker's answer arrives as a `canceled` trade update."""
     if order.status in TERMINAL_ORDER_STATUSES:
         return
-    job_lease_renew(job)
+    job_lease_extend(job)
     known = gateway.get_order_by_client_id(order.client_order_id)
     if known is None:
         # The broker never had it (its submit job always runs first): cancel it here.
@@ -159,7 +159,6 @@ def run_worker(
     failures = 0
     while not stop.is_set():
         try:
-            connections_recycle()
             job = job_claim_next(worker_id=worker_id)
             if job is not None:
                 job_run(job, worker_id=worker_id)
@@ -177,6 +176,10 @@ def run_worker(
         if job is None:
             if burst:
                 break
+            # Recycled only before idling: with CONN_MAX_AGE 0 every recycle closes the
+            # connection, and reopening it (SQLite: open, pragmas, functions) per job cost
+            # ~5 % of a busy worker. A broken one fails the next claim, handled above.
+            connections_recycle()
             wake.wait(poll_interval_seconds)
             wake.clear()
             continue
