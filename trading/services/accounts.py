@@ -89,6 +89,15 @@ def balances_apply(
     return tuple(getattr(account, f) for f in BALANCE_FIELDS) != before
 
 
+def account_books_read(account: BrokerAccount) -> tuple[list[Position], list[Order]]:
+    """The account's positions and its open orders oldest first: what balances derive from."""
+    positions = list(Position.objects.filter(account=account))
+    open_orders = account.orders.filter(status__in=OPEN_ORDER_STATUSES).order_by(
+        "submitted_at", "pk"
+    )
+    return positions, list(open_orders)
+
+
 def account_refresh(
     account: BrokerAccount, *, cause: str = CAUSE_TRADE, force: bool = False
 ) -> bool:
@@ -97,11 +106,7 @@ def account_refresh(
 
     The caller holds the account lock (see services.common.account_lock).
     """
-    positions = list(Position.objects.filter(account=account))
-    open_orders = account.orders.filter(status__in=OPEN_ORDER_STATUSES).order_by(
-        "submitted_at", "pk"
-    )
-    if not balances_apply(account, positions, list(open_orders)) and not force:
+    if not balances_apply(account, *account_books_read(account)) and not force:
         return False
     account.save(update_fields=[*BALANCE_FIELDS, "updated_at"])
     emit(account, StreamChannel.ACCOUNT, signals.account_changed, account=account, cause=cause)

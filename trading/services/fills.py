@@ -21,10 +21,10 @@ from trading.enums import TERMINAL_ORDER_STATUSES, BrokerProvider, OrderStatus, 
 from trading.metrics import SUBMIT_TO_FILL
 from trading.models import BrokerAccount, Fill, Instrument, Order, Position
 from trading.money import ZERO, to_avg_price
-from trading.services.accounts import account_refresh
-from trading.services.common import account_lock, emit
+from trading.services.accounts import BALANCE_FIELDS, account_books_read, balances_apply
+from trading.services.common import account_lock, emit, emit_assigned, seq_fields, seq_next
 from trading.services.orders import order_status_advance, status_rank
-from trading.services.positions import position_write
+from trading.services.positions import position_store
 
 logger = logging.getLogger(__name__)
 
@@ -88,18 +88,20 @@ def _order_for_update(account: BrokerAccount, update: TradeUpdate) -> Order:
     return order
 
 
-def _mark_price(account: BrokerAccount, symbol: str, fill_price: Decimal) -> Decimal:
-    """The price to mark the position at after a fill.
+def _mark_prices(
+    account: BrokerAccount, symbol: str, fill_price: Decimal
+) -> tuple[Decimal, Decimal | None]:
+    """The price to mark the position at after a fill, and the symbol's previous close.
 
     The simulated market's last trade for simulated accounts (an opening balance booked at
     an old entry price must still show today's value); for a real broker the fill itself
     is the latest trade we know of, and the simulated prices mean nothing there.
     """
-    if account.provider == BrokerProvider.SIMULATED:
-        market = Instrument.objects.filter(symbol=symbol).values_list("price", flat=True).first()
-        if market is not None:
-            return market
-    return fill_price
+    row = Instrument.objects.filter(symbol=symbol).values_list("price", "prev_close").first()
+    market, prev_close = row if row is not None else (None, None)
+    if account.provider == BrokerProvider.SIMULATED and market is not None:
+        return market, prev_close
+    return fill_price, prev_close
 
 
 def _apply_fill(
@@ -156,17 +158,39 @@ def _apply_fill(
     order.save()
 
     after = holding_after_fill(holding, order.side, qty, price)
-    current = _mark_price(account, order.symbol, price)
+    current, prev_close = _mark_prices(account, order.symbol, price)
+    position = position_store(account, order.symbol, position, after, current, prev_close)
     account.cash = cash_after_fill(account.cash, order.side, qty, price)
     realized = realized_pl_of_fill(holding, order.side, qty, price)
     account.realized_pl += realized
     account.realized_pl_today += realized
-    account.save(update_fields=["cash", "realized_pl", "realized_pl_today", "updated_at"])
+    moved = balances_apply(account, *account_books_read(account)) or bool(realized)
 
-    emit(account, StreamChannel.ORDERS, signals.trade_executed, fill=fill, order=order)
-    emit(account, StreamChannel.ORDERS, signals.order_updated, order=order)
-    position_write(account, order.symbol, after, current)
-    account_refresh(account, force=bool(realized))
+    # One write of the account row for the cash, the balances and every seq this fill
+    # takes (it was six UPDATEs); the signals follow in the same order as before.
+    channels = [StreamChannel.ORDERS, StreamChannel.ORDERS, StreamChannel.POSITIONS]
+    channels += [StreamChannel.ACCOUNT] if moved else []
+    seqs = [seq_next(account, channel) for channel in channels]
+    account.save(
+        update_fields=[
+            "cash",
+            "realized_pl",
+            "realized_pl_today",
+            *(BALANCE_FIELDS if moved else ()),
+            *seq_fields(*set(channels)),
+            "updated_at",
+        ]
+    )
+    orders = StreamChannel.ORDERS
+    emit_assigned(account, orders, signals.trade_executed, seqs[0], fill=fill, order=order)
+    emit_assigned(account, orders, signals.order_updated, seqs[1], order=order)
+    emit_assigned(
+        account, StreamChannel.POSITIONS, signals.position_changed, seqs[2], position=position
+    )
+    if moved:
+        emit_assigned(
+            account, StreamChannel.ACCOUNT, signals.account_changed, seqs[3], account=account
+        )
 
 
 def trade_update_apply(account_id: int, update: TradeUpdate) -> bool:
@@ -190,8 +214,12 @@ def trade_update_apply(account_id: int, update: TradeUpdate) -> bool:
         if update.event not in STATUS_EVENTS:
             logger.warning("unknown trade update event %r ignored", update.event)
             return False
-        if order.broker_order_id is None:
+        learned_id = order.broker_order_id is None
+        if learned_id:
             order.broker_order_id = update.order.broker_order_id
-            order.save(update_fields=["broker_order_id", "updated_at"])
         reason = update.reason or ("rejected by the broker" if update.event == "rejected" else "")
-        return order_status_advance(account, order, update.event, reason=reason)
+        # An advance saves the whole order, the broker's id with it.
+        advanced = order_status_advance(account, order, update.event, reason=reason)
+        if learned_id and not advanced:
+            order.save(update_fields=["broker_order_id", "updated_at"])
+        return advanced

@@ -22,8 +22,21 @@ from trading.enums import (
 )
 from trading.models import BrokerAccount, Instrument, Order, OrderJob, Position
 from trading.money import MAX_LIMIT_PRICE, PRICE_PLACES, QTY_PLACES, ZERO
-from trading.services.accounts import account_refresh, open_orders_exposure
-from trading.services.common import DomainError, account_lock, emit
+from trading.services.accounts import (
+    BALANCE_FIELDS,
+    account_books_read,
+    account_refresh,
+    balances_apply,
+    open_orders_exposure,
+)
+from trading.services.common import (
+    DomainError,
+    account_lock,
+    emit,
+    emit_assigned,
+    seq_fields,
+    seq_next,
+)
 from trading.work_queue import job_lease_renew
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.]{0,15}$")
@@ -102,6 +115,7 @@ def _usd(value: Decimal) -> str:
 
 def _buying_power_hold(
     account: BrokerAccount,
+    books: tuple[list[Position], list[Order]],
     symbol: str,
     side: str,
     qty: Decimal,
@@ -110,8 +124,9 @@ def _buying_power_hold(
     market_price: Decimal,
 ) -> Decimal:
     """What the new order must hold back, refused when the account does not have it."""
-    held = dict(Position.objects.filter(account=account).values_list("symbol", "qty"))
-    _, projected = open_orders_exposure(account, held)
+    positions, open_orders = books
+    held = {position.symbol: position.qty for position in positions}
+    _, projected = open_orders_exposure(account, held, open_orders)
     price = hold_price(side, order_type, limit_price, market_price)
     needed = order_hold(side, qty, price, projected.get(symbol, ZERO))
     if needed > account.buying_power:
@@ -200,7 +215,18 @@ def _order_create(
     instrument = _validate(account, symbol, side, qty, order_type, limit_price)
     if instrument.price is None:  # _validate already refuses instruments without a price
         raise DomainError(f"{symbol} is not tradable right now.", field="symbol")
-    hold = _buying_power_hold(account, symbol, side, qty, order_type, limit_price, instrument.price)
+    # Read once, under the account lock, for the hold and for the balances after it.
+    positions, open_orders = account_books_read(account)
+    hold = _buying_power_hold(
+        account,
+        (positions, open_orders),
+        symbol,
+        side,
+        qty,
+        order_type,
+        limit_price,
+        instrument.price,
+    )
     order = Order.objects.create(
         account=account,
         client_order_id=client_order_id,
@@ -215,8 +241,26 @@ def _order_create(
         submitted_at=timezone.now(),
     )
     OrderJob.objects.create(order=order, kind=JobKind.SUBMIT)
-    emit(account, StreamChannel.ORDERS, signals.order_updated, order=order)
-    account_refresh(account)
+    # The new order holds buying power; one write of the account for its balances and
+    # seqs (account_refresh would read the books again and write the row three times).
+    moved = balances_apply(account, positions, [*open_orders, order])
+    order_seq = seq_next(account, StreamChannel.ORDERS)
+    account_seq = seq_next(account, StreamChannel.ACCOUNT) if moved else None
+    if account_seq is None:
+        account.save(update_fields=seq_fields(StreamChannel.ORDERS))
+    else:
+        account.save(
+            update_fields=[
+                *BALANCE_FIELDS,
+                *seq_fields(StreamChannel.ORDERS, StreamChannel.ACCOUNT),
+                "updated_at",
+            ]
+        )
+    emit_assigned(account, StreamChannel.ORDERS, signals.order_updated, order_seq, order=order)
+    if account_seq is not None:
+        emit_assigned(
+            account, StreamChannel.ACCOUNT, signals.account_changed, account_seq, account=account
+        )
     transaction.on_commit(lambda: signals.order_job_queued.send(sender=Order))
     return order
 
@@ -318,6 +362,13 @@ def order_apply_broker_state(
 
     With `lease`, only while that job's claim still holds its lease (else LeaseLost).
     """
+    order = Order.objects.get(pk=order_id)
+    if _knows_broker_state(order, broker_order):
+        # Nothing to write, and a locked read could not find otherwise: the broker's id
+        # never changes once set and statuses only move forward. Saves a write
+        # transaction per job when the broker's trade updates got here first (the
+        # simulated venue books the fill before its answer returns).
+        return order
     with transaction.atomic():
         account, order = order_lock(order_id)
         if lease is not None:
@@ -330,6 +381,20 @@ def order_apply_broker_state(
             if broker_order.status != OrderStatus.FILLED:
                 order_status_advance(account, order, broker_order.status)
     return order
+
+
+def _knows_broker_state(order: Order, broker_order: BrokerOrder) -> bool:
+    """True when applying `broker_order` to `order` would change nothing."""
+    if order.broker_order_id != broker_order.broker_order_id:
+        return False
+    if broker_order.status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
+        return True
+    status = broker_order.status
+    return (
+        order.status in TERMINAL_ORDER_STATUSES
+        or status == order.status
+        or status_rank(status) < status_rank(order.status)
+    )
 
 
 def order_reject(*, order_id: uuid.UUID, reason: str, lease: OrderJob | None = None) -> Order:

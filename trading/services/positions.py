@@ -37,6 +37,22 @@ def position_write(
 ) -> Position:
     """Store the holding (None closes it), marked at `current_price`, and signal the change."""
     position = Position.objects.filter(account=account, symbol=symbol).first()
+    position = position_store(
+        account, symbol, position, holding, current_price, _prev_close(symbol)
+    )
+    emit(account, StreamChannel.POSITIONS, signals.position_changed, position=position, cause=cause)
+    return position
+
+
+def position_store(
+    account: BrokerAccount,
+    symbol: str,
+    position: Position | None,
+    holding: Holding | None,
+    current_price: Decimal,
+    prev_close: Decimal | None,
+) -> Position:
+    """Write the holding over `position` (the row as read, or None): no signal."""
     if holding is None:
         if position is None:
             raise ValueError(f"no position in {symbol} to close")
@@ -49,7 +65,6 @@ def position_write(
         position.qty = holding.qty
         position.avg_entry_price = holding.avg_entry_price
         position.lastday_price = holding.lastday_price
-        position_mark(position, current_price, _prev_close(symbol))
+        position_mark(position, current_price, prev_close)
         position.save()
-    emit(account, StreamChannel.POSITIONS, signals.position_changed, position=position, cause=cause)
     return position

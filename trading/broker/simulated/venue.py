@@ -57,14 +57,24 @@ def _is_marketable(order: SimulatedOrder, price: Decimal) -> bool:
     return price >= order.limit_price
 
 
-def _move_venue_position(order: SimulatedOrder, qty: Decimal, price: Decimal) -> None:
-    row = SimulatedPosition.objects.filter(account_id=order.account_id, symbol=order.symbol).first()
+def _venue_position(order: SimulatedOrder) -> SimulatedPosition | None:
+    """The account's venue position in the order's symbol (read once per execution)."""
+    return SimulatedPosition.objects.filter(
+        account_id=order.account_id, symbol=order.symbol
+    ).first()
+
+
+def _move_venue_position(
+    order: SimulatedOrder, row: SimulatedPosition | None, qty: Decimal, price: Decimal
+) -> Decimal:
+    """Book the execution on the venue position `row`; returns the quantity after it."""
     holding = Holding(row.qty, row.avg_entry_price, row.avg_entry_price) if row else None
     after = holding_after_fill(holding, order.side, qty, price)
     if after is None:
         if row:
             row.delete()
-    elif row:
+        return ZERO
+    if row:
         row.qty, row.avg_entry_price = after.qty, after.avg_entry_price
         row.save(update_fields=["qty", "avg_entry_price"])
     else:
@@ -74,15 +84,17 @@ def _move_venue_position(order: SimulatedOrder, qty: Decimal, price: Decimal) ->
             qty=after.qty,
             avg_entry_price=after.avg_entry_price,
         )
+    return after.qty
 
 
-def _venue_position_qty(order: SimulatedOrder) -> Decimal:
-    held = SimulatedPosition.objects.filter(account_id=order.account_id, symbol=order.symbol)
-    return next(iter(held.values_list("qty", flat=True)), ZERO)
-
-
-def _fill(order: SimulatedOrder, qty: Decimal, price: Decimal, now: datetime) -> TradeUpdate:
-    position_before = _venue_position_qty(order)
+def _fill(
+    order: SimulatedOrder,
+    row: SimulatedPosition | None,
+    qty: Decimal,
+    price: Decimal,
+    now: datetime,
+) -> TradeUpdate:
+    position_before = row.qty if row else ZERO
     previous_notional = order.filled_qty * (order.filled_avg_price or ZERO)
     order.filled_qty += qty
     order.filled_avg_price = to_avg_price((previous_notional + qty * price) / order.filled_qty)
@@ -92,7 +104,7 @@ def _fill(order: SimulatedOrder, qty: Decimal, price: Decimal, now: datetime) ->
     order.status = OrderStatus.FILLED if filled else OrderStatus.PARTIALLY_FILLED
     order.updated_at = now
     order.save()
-    _move_venue_position(order, qty, price)
+    position_qty = _move_venue_position(order, row, qty, price)
     return TradeUpdate(
         event="fill" if filled else "partial_fill",
         order=to_broker_order(order),
@@ -100,7 +112,7 @@ def _fill(order: SimulatedOrder, qty: Decimal, price: Decimal, now: datetime) ->
         execution_id=f"{order.broker_order_id}-{order.executions}",
         price=price,
         qty=qty,
-        position_qty=_venue_position_qty(order),
+        position_qty=position_qty,
     )
 
 
@@ -127,17 +139,18 @@ def _execute(
     """
     qty = min(order.qty - order.filled_qty, max_fill_qty)
     capped = False
+    row = _venue_position(order)
     if order.buying_power_hold is not None:
         within = fill_qty_within_hold(
             order.side,
             qty,
             price,
-            _venue_position_qty(order),
+            row.qty if row else ZERO,
             order.buying_power_hold - order.buying_power_used,
             whole_shares=order.qty == order.qty.to_integral_value(),
         )
         capped, qty = within < qty, within
-    updates = [_fill(order, qty, price, now)] if qty > 0 else []
+    updates = [_fill(order, row, qty, price, now)] if qty > 0 else []
     if capped:
         updates.append(_cancel_unaffordable_rest(order, price, now))
     return updates
@@ -227,7 +240,10 @@ class SimulatedGateway:
         if timeout is not None and self._latency_seconds > timeout:
             time.sleep(timeout)
             raise BrokerUnavailable("the simulated broker did not answer in time")
-        time.sleep(self._latency_seconds)
+        if self._latency_seconds > 0:
+            # Not sleep(0): that hands the GIL to the server's other threads, and the
+            # worker can then wait a whole switch interval (5 ms) to get it back.
+            time.sleep(self._latency_seconds)
         return accepted
 
     def cancel_order(self, broker_order_id: str) -> None:
