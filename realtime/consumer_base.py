@@ -96,11 +96,22 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
 
     async def _dispatch_until_disconnect(self, receive: Any) -> None:
         inbox: deque[dict[str, Any]] = deque()
+        # One message is handled at a time, client frame or layer message, in arrival order.
+        self._dispatching = asyncio.Lock()
         client: asyncio.Future[Any] = asyncio.ensure_future(receive())
-        layer = self._next_layer_message()
+        reader = asyncio.ensure_future(self._read_layer()) if self.channel_name else None
         handler: asyncio.Future[None] | None = None
         try:
             while True:
+                waiting: set[asyncio.Future[Any]] = {client}
+                waiting.update(task for task in (handler, reader) if task is not None)
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if reader is not None and reader.done():
+                    reader.result()  # StopConsumer (or a bug) ends the consumer
+                    reader = None
+                if handler is not None and handler.done():
+                    handler.result()  # StopConsumer ends the consumer
+                    handler = None
                 if client.done():
                     message = client.result()
                     if message["type"] == DISCONNECT_MESSAGE_TYPE:
@@ -108,33 +119,25 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
                         return
                     inbox.append(message)
                     client = asyncio.ensure_future(receive())
-                if handler is not None and handler.done():
-                    handler.result()  # StopConsumer ends the consumer
-                    handler = None
                 if handler is None and inbox:
                     # Client frames run as a task, so that a disconnect can cut them short.
-                    handler = asyncio.ensure_future(self._dispatch_guarded(inbox.popleft()))
-                if handler is None and layer is not None and layer.done():
-                    message = layer.result()
-                    layer = self._next_layer_message()
-                    await self._dispatch_guarded(message)
-                    continue
-                waiting: set[asyncio.Future[Any]] = {client}
-                if handler is not None:
-                    waiting.add(handler)
-                elif layer is not None:
-                    waiting.add(layer)
-                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                    handler = asyncio.ensure_future(self._dispatch_in_turn(inbox.popleft()))
         finally:
             # Not awaited: a cancelled layer receive or handler finishes on its own.
-            for task in (client, layer, handler):
+            for task in (client, reader, handler):
                 if task is not None:
                     task.cancel()
 
-    def _next_layer_message(self) -> asyncio.Future[dict[str, Any]] | None:
-        if self.channel_name is None:
-            return None
-        return asyncio.ensure_future(self._receive_from_layer())
+    async def _read_layer(self) -> None:
+        """Layer messages, one after another, without a task or a wait() per message: a
+        burst already queued for this socket is handled in one go."""
+        while True:
+            message = await self._receive_from_layer()
+            await self._dispatch_in_turn(message)
+
+    async def _dispatch_in_turn(self, message: dict[str, Any]) -> None:
+        async with self._dispatching:
+            await self._dispatch_guarded(message)
 
     async def _receive_from_layer(self) -> dict[str, Any]:
         if self._layer_failures:
