@@ -11,7 +11,7 @@ from trading.enums import OrderSide, OrderType, PositionSide, TimeInForce
 from trading.models import BrokerAccount, Fill, Order, Position
 from trading.money import MAX_LIMIT_PRICE, PRICE_DIGITS, QTY_DIGITS
 from trading.selectors import HISTORY_PERIODS, HISTORY_TIMEFRAMES, ORDER_STATUS_FILTERS
-from trading.services.orders import MAX_ORDER_QTY
+from trading.services.order_checks import MAX_ORDER_QTY
 
 # --- Output -----------------------------------------------------------------------------------
 
