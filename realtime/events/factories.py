@@ -3,6 +3,8 @@
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
+from typing import Any, get_args
 
 from django.db.models import Model
 
@@ -19,6 +21,7 @@ from realtime.events.schemas import (
     PositionData,
     PositionsSnapshotData,
     PositionUpdate,
+    Schema,
     Snapshot,
     TradeExecuted,
 )
@@ -26,91 +29,61 @@ from trading.models import BrokerAccount, Fill, Order, Position
 from trading.money import RATIO_PLACES
 
 
-def _decimals(instance: Model, names: Iterable[str]) -> dict[str, Decimal | None]:
-    """Field values at the column's precision, so the socket prints exactly what REST prints."""
-    values: dict[str, Decimal | None] = {}
-    for name in names:
+@cache
+def _decimal_fields(schema: type[Schema]) -> frozenset[str]:
+    """The schema's Decimal fields (nullable ones too): each a column of the row's model."""
+    return frozenset(
+        name
+        for name, info in schema.model_fields.items()
+        if Decimal in (get_args(info.annotation) or (info.annotation,))
+    )
+
+
+@cache
+def _quantum(model: type[Model], name: str) -> Decimal:
+    places = model._meta.get_field(name).decimal_places  # type: ignore[union-attr]
+    return Decimal(1).scaleb(-places)
+
+
+def _row(schema: type[Schema], instance: Model, **given: Any) -> dict[str, Any]:
+    """Every field of `schema` read from `instance`, but those `given`; decimals at the
+    column's precision, so the socket prints exactly what REST prints."""
+    decimals = _decimal_fields(schema)
+    row: dict[str, Any] = {}
+    for name in schema.model_fields:
+        if name in given:
+            row[name] = given[name]
+            continue
         value = getattr(instance, name)
-        places = instance._meta.get_field(name).decimal_places  # type: ignore[union-attr]
-        values[name] = (
-            None if value is None else Decimal(value).quantize(Decimal(1).scaleb(-places))
-        )
-    return values
-
-
-_POSITION_DECIMALS = (
-    "qty",
-    "avg_entry_price",
-    "current_price",
-    "lastday_price",
-    "market_value",
-    "cost_basis",
-    "unrealized_pl",
-    "unrealized_plpc",
-    "unrealized_intraday_pl",
-    "unrealized_intraday_plpc",
-    "change_today",
-)
-_ORDER_DECIMALS = ("qty", "filled_qty", "filled_avg_price", "limit_price")
-_ACCOUNT_DECIMALS = (
-    "cash",
-    "equity",
-    "last_equity",
-    "buying_power",
-    "long_market_value",
-    "short_market_value",
-    "realized_pl",
-    "realized_pl_today",
-)
+        if name in decimals and value is not None:
+            value = Decimal(value).quantize(_quantum(type(instance), name))
+        row[name] = value
+    return row
 
 
 def position_data(position: Position) -> PositionData:
     side = "flat" if position.qty == 0 else ("long" if position.qty > 0 else "short")
-    return PositionData(
-        symbol=position.symbol,
-        side=side,
-        **_decimals(position, _POSITION_DECIMALS),
-    )
+    return PositionData(**_row(PositionData, position, side=side))
 
 
 def order_data(order: Order) -> OrderData:
-    return OrderData(
-        id=str(order.pk),
-        client_order_id=order.client_order_id,
-        symbol=order.symbol,
-        side=order.side,
-        type=order.type,
-        time_in_force=order.time_in_force,
-        status=order.status,
-        reject_reason=order.reject_reason,
-        submitted_at=order.submitted_at,
-        filled_at=order.filled_at,
-        canceled_at=order.canceled_at,
-        expired_at=order.expired_at,
-        failed_at=order.failed_at,
-        updated_at=order.updated_at,
-        **_decimals(order, _ORDER_DECIMALS),
-    )
+    return OrderData(**_row(OrderData, order, id=str(order.pk)))
 
 
 def account_data(account: BrokerAccount) -> AccountData:
     return AccountData(
-        day_pl=account.day_pl,
-        # At REST's precision even when undefined (ratio() gives a bare 0 for last_equity 0).
-        day_pl_pct=account.day_pl_pct.quantize(RATIO_PLACES),
-        **_decimals(account, _ACCOUNT_DECIMALS),
+        **_row(
+            AccountData,
+            account,
+            day_pl=account.day_pl,
+            # At REST's precision even when undefined (ratio() gives a bare 0 for last_equity 0).
+            day_pl_pct=account.day_pl_pct.quantize(RATIO_PLACES),
+        )
     )
 
 
 def fill_data(fill: Fill) -> FillData:
-    return FillData(
-        execution_id=fill.execution_id,
-        order_id=str(fill.order_id),
-        symbol=fill.symbol,
-        side=fill.side,
-        executed_at=fill.executed_at,
-        **_decimals(fill, ("qty", "price")),
-    )
+    return FillData(**_row(FillData, fill, order_id=str(fill.order_id)))
 
 
 def create_position_update_event(position: Position, *, seq: int, ts: datetime) -> PositionUpdate:
