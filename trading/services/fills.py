@@ -17,7 +17,13 @@ from trading.domain import (
     order_reservation,
     realized_pl_of_fill,
 )
-from trading.enums import TERMINAL_ORDER_STATUSES, BrokerProvider, OrderStatus, StreamChannel
+from trading.enums import (
+    OPEN_ORDER_STATUSES,
+    TERMINAL_ORDER_STATUSES,
+    BrokerProvider,
+    OrderStatus,
+    StreamChannel,
+)
 from trading.metrics import SUBMIT_TO_FILL
 from trading.models import BrokerAccount, Fill, Instrument, Order, Position
 from trading.money import ZERO, to_avg_price
@@ -135,7 +141,10 @@ def _apply_fill(
             order.pk,
             order.status,
         )
-    position = Position.objects.filter(account=account, symbol=order.symbol).first()
+    # The books once: the symbol's position comes from them, and the balances below use
+    # them with that position replaced by its state after the fill.
+    positions, open_orders = account_books_read(account)
+    position = next((p for p in positions if p.symbol == order.symbol), None)
     holding = (
         Holding(position.qty, position.avg_entry_price, position.lastday_price)
         if position
@@ -164,7 +173,12 @@ def _apply_fill(
     realized = realized_pl_of_fill(holding, order.side, qty, price)
     account.realized_pl += realized
     account.realized_pl_today += realized
-    moved = balances_apply(account, *account_books_read(account)) or bool(realized)
+    positions = [p for p in positions if p.symbol != order.symbol]
+    positions += [position] if position.qty else []
+    open_orders = [order if o.pk == order.pk else o for o in open_orders]
+    if order.status not in OPEN_ORDER_STATUSES:
+        open_orders = [o for o in open_orders if o.pk != order.pk]
+    moved = balances_apply(account, positions, open_orders) or bool(realized)
 
     # One write of the account row for the cash, the balances and every seq this fill
     # takes (it was six UPDATEs); the signals follow in the same order as before.
@@ -195,7 +209,10 @@ def _apply_fill(
 
 def trade_update_apply(account_id: int, update: TradeUpdate) -> bool:
     """Apply one broker event exactly once; returns False for duplicates and stale events."""
-    with transaction.atomic():
+    # No savepoint when nested (the venue calls this inside its own transaction, twice
+    # per order): an error here fails the caller's whole transaction, which no caller
+    # survives anyway, and a savepoint is two more statements per event.
+    with transaction.atomic(savepoint=False):
         account = account_lock(account_id)
         order = _order_for_update(account, update)
         if update.event in FILL_EVENTS:

@@ -213,22 +213,22 @@ class SimulatedGateway:
         now = timezone.now()
         with transaction.atomic():
             try:
-                # Its own savepoint: only this insert's conflict means a duplicate order.
-                with transaction.atomic():
-                    order = SimulatedOrder.objects.create(
-                        account_id=self._account_id,
-                        client_order_id=request.client_order_id,
-                        symbol=request.symbol,
-                        side=request.side,
-                        type=request.type,
-                        time_in_force=request.time_in_force,
-                        qty=request.qty,
-                        limit_price=request.limit_price,
-                        buying_power_hold=request.buying_power_hold,
-                        status=OrderStatus.NEW,
-                        submitted_at=now,
-                        updated_at=now,
-                    )
+                # The transaction's first statement, so it needs no savepoint of its own: its
+                # conflict (a duplicate order) has nothing else to roll back.
+                order = SimulatedOrder.objects.create(
+                    account_id=self._account_id,
+                    client_order_id=request.client_order_id,
+                    symbol=request.symbol,
+                    side=request.side,
+                    type=request.type,
+                    time_in_force=request.time_in_force,
+                    qty=request.qty,
+                    limit_price=request.limit_price,
+                    buying_power_hold=request.buying_power_hold,
+                    status=OrderStatus.NEW,
+                    submitted_at=now,
+                    updated_at=now,
+                )
             except IntegrityError:
                 raise BrokerRejected("client_order_id must be unique") from None
             accepted = to_broker_order(order)
