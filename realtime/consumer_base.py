@@ -17,7 +17,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
-from realtime.layers import LAYER_FAILED_MESSAGE_TYPE, release_consumer
+from realtime.layers import LAYER_FAILED_MESSAGE_TYPE, attach_consumer, release_consumer
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,11 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
       through database_sync_to_async, which closes stale connections itself.
     - Layer messages wait while a client frame's handler runs, as in Channels: a
       subscribe's snapshot and the events after it stay in order.
+    - On the Redis layer a message is handed over as it arrives (realtime.layers'
+      `attach_consumer`): no reader task and no queue per socket, and a type with a
+      synchronous `<handler>_now` method is handled on the spot, without a task.
+    - The client's frames are awaited in the application's own task; a task runs their
+      handler only while there are frames to handle.
     """
 
     disconnect_code: int | None = None
@@ -95,45 +100,99 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
     # --- Dispatch ------------------------------------------------------------------------------
 
     async def _dispatch_until_disconnect(self, receive: Any) -> None:
-        inbox: deque[dict[str, Any]] = deque()
         # One message is handled at a time, client frame or layer message, in arrival order.
         self._dispatching = asyncio.Lock()
-        client: asyncio.Future[Any] = asyncio.ensure_future(receive())
-        reader = asyncio.ensure_future(self._read_layer()) if self.channel_name else None
-        handler: asyncio.Future[None] | None = None
+        self._inbox: deque[dict[str, Any]] = deque()
+        self._layer_inbox: deque[dict[str, Any]] = deque()
+        self._handler: asyncio.Future[None] | None = None
+        self._layer_drain: asyncio.Future[None] | None = None
+        self._ended_by: BaseException | None = None
+        self._running: set[asyncio.Future[None]] = set()
+        self._main = asyncio.current_task()
+        if self.channel_name and not attach_consumer(
+            self.channel_layer, self.channel_name, self._layer_delivered
+        ):
+            self._watch(asyncio.ensure_future(self._read_layer()))
         try:
             while True:
-                waiting: set[asyncio.Future[Any]] = {client}
-                waiting.update(task for task in (handler, reader) if task is not None)
-                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                if reader is not None and reader.done():
-                    reader.result()  # StopConsumer (or a bug) ends the consumer
-                    reader = None
-                if handler is not None and handler.done():
-                    handler.result()  # StopConsumer ends the consumer
-                    handler = None
-                if client.done():
-                    message = client.result()
-                    if message["type"] == DISCONNECT_MESSAGE_TYPE:
-                        self.disconnect_code = message.get("code")
-                        return
-                    inbox.append(message)
-                    client = asyncio.ensure_future(receive())
-                if handler is None and inbox:
+                try:
+                    # Awaited here, in the application's own task: no task per receive.
+                    message = await receive()
+                except asyncio.CancelledError:
+                    if self._ended_by is not None:
+                        raise self._ended_by from None  # a handler's StopConsumer (or a bug)
+                    raise
+                if message["type"] == DISCONNECT_MESSAGE_TYPE:
+                    self.disconnect_code = message.get("code")
+                    return
+                self._inbox.append(message)
+                if self._handler is None:
                     # Client frames run as a task, so that a disconnect can cut them short.
-                    handler = asyncio.ensure_future(self._dispatch_in_turn(inbox.popleft()))
+                    self._handler = self._watch(asyncio.ensure_future(self._handle_inbox()))
         finally:
             # Not awaited: a cancelled layer receive or handler finishes on its own.
-            for task in (client, reader, handler):
-                if task is not None:
-                    task.cancel()
+            for task in self._running:
+                task.cancel()
+
+    def _watch(self, task: "asyncio.Future[None]") -> "asyncio.Future[None]":
+        """Track a task of the dispatch; its end by an exception (StopConsumer included)
+        ends the consumer."""
+        self._running.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: "asyncio.Future[None]") -> None:
+        self._running.discard(task)
+        if task.cancelled() or task.exception() is None or self._ended_by is not None:
+            return
+        self._ended_by = task.exception()
+        if self._main is not None:
+            self._main.cancel()
+
+    async def _handle_inbox(self) -> None:
+        try:
+            while self._inbox:
+                await self._dispatch_in_turn(self._inbox.popleft())
+        finally:
+            # No await since the last look at the inbox: a frame after it starts a new task.
+            self._handler = None
 
     async def _read_layer(self) -> None:
-        """Layer messages, one after another, without a task or a wait() per message: a
-        burst already queued for this socket is handled in one go."""
+        """Layer messages from a layer that cannot call back (the in-memory one), one after
+        another, without a task or a wait() per message."""
         while True:
             message = await self._receive_from_layer()
             await self._dispatch_in_turn(message)
+
+    def _layer_delivered(self, message: dict[str, Any]) -> None:
+        """A layer message, handed over by the Redis layer as it arrives (realtime.layers).
+
+        Handled on the spot, without a task, when its type has a synchronous handler
+        (`<handler>_now`) and nothing is ahead of it; otherwise queued behind what is.
+        """
+        if not self._dispatching.locked() and not self._layer_inbox:
+            handler = getattr(self, get_handler_name(message) + "_now", None)
+            if handler is not None:
+                try:
+                    handler(message)
+                except Exception as error:
+                    logger.exception("handling %s failed", message.get("type"))
+                    self._handler_failed(error)
+                return
+        self._layer_inbox.append(message)
+        if self._layer_drain is None:
+            self._layer_drain = self._watch(asyncio.ensure_future(self._drain_layer_inbox()))
+
+    async def _drain_layer_inbox(self) -> None:
+        try:
+            while self._layer_inbox:
+                await self._dispatch_in_turn(self._layer_inbox.popleft())
+        finally:
+            self._layer_drain = None
+
+    def _handler_failed(self, error: Exception) -> None:
+        """A synchronous handler raised: the same as an async one, from a task of its own."""
+        self._watch(asyncio.ensure_future(self.on_handler_error(error)))
 
     async def _dispatch_in_turn(self, message: dict[str, Any]) -> None:
         async with self._dispatching:

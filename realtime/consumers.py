@@ -34,7 +34,7 @@ from realtime.conf import (
     CloseCode,
 )
 from realtime.consumer_base import ResilientWebsocketConsumer
-from realtime.daphne_shim import TRANSPORT_BACKLOG_EXTENSION
+from realtime.daphne_shim import SEND_NOW_EXTENSION, TRANSPORT_BACKLOG_EXTENSION
 from realtime.events import (
     ErrorMessage,
     Ping,
@@ -45,7 +45,7 @@ from realtime.events import (
     UnsubscribeRequest,
 )
 from realtime.groups import control_group
-from realtime.heartbeat import heartbeat_forever
+from realtime.heartbeat import Heartbeat
 from realtime.limits import FrameRateLimiter, Verdict
 from realtime.outbound import Outbox
 from realtime.position_throttle import PositionThrottle
@@ -86,6 +86,7 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
     user_id: int
     # Read in connect(), before any control message can arrive.
     session: SocketSession | None = None
+    heartbeat: Heartbeat | None = None
     subscriptions: Subscriptions
     reordering: Reordering
     positions: PositionThrottle
@@ -121,12 +122,15 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
         self.positions = PositionThrottle(
             POSITION_BATCH_WINDOW_SECONDS, self._emit, self.tasks.later
         )
+        extensions = self.scope.get("extensions", {})
         self.outbox = Outbox(
             self._send_text,
+            spawn=self.tasks.spawn,
             max_messages=MAX_OUTBOUND_QUEUE_MESSAGES,
             max_backlog_bytes=MAX_SOCKET_BACKLOG_BYTES,
-            backlog=self.scope.get("extensions", {}).get(TRANSPORT_BACKLOG_EXTENSION),
+            backlog=extensions.get(TRANSPORT_BACKLOG_EXTENSION),
             on_overflow=self._too_slow,
+            send_now=extensions.get(SEND_NOW_EXTENSION),
         )
         self.last_client_frame = asyncio.get_running_loop().time()
         await self.accept()
@@ -155,15 +159,18 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
         if not valid:
             await self._close_with_error(CloseCode.LOGGED_OUT, "logged_out", "You were logged out.")
             return
-        self.tasks.spawn(
-            heartbeat_forever(
+        if not self.tasks.closed:
+            self.heartbeat = Heartbeat(
                 interval=HEARTBEAT_INTERVAL_SECONDS,
                 idle_timeout=CLIENT_IDLE_TIMEOUT_SECONDS,
                 last_heard=lambda: self.last_client_frame,
                 ping=lambda: self._emit(Ping(ts=timezone.now()).model_dump(mode="json")),
-                on_idle=self._close_idle,
+                on_idle=self._went_idle,
+                on_failure=self._task_failed,
             )
-        )
+
+    def _went_idle(self) -> None:
+        self.tasks.spawn(self._close_idle())
 
     def _opened(self) -> None:
         """Accepted: counted, registered and sending from now until release()."""
@@ -172,7 +179,6 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
         registry.add(self.socket_id, self.user_id, self._rollout_left)
         draining.register(self.socket_id, self._server_restarting)
         rollout_watcher.ensure_started()
-        self.tasks.spawn(self.outbox.run())
 
     def release(self) -> None:
         """However the socket ended: counters and registries first, then its tasks."""
@@ -181,6 +187,8 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
             registry.remove(self.socket_id)
             draining.unregister(self.socket_id)
             stats.record_disconnected(self.close_code or self.disconnect_code)
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         self.tasks.cancel_all()
 
     async def on_handler_error(self, error: Exception) -> None:
@@ -192,7 +200,7 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
         )
 
     def _task_failed(self, error: BaseException) -> None:
-        """A background task (heartbeat, sender) died: the socket cannot go on."""
+        """A background task or the heartbeat failed: the socket cannot go on."""
         self.tasks.spawn(
             self._close_with_error(
                 CloseCode.INTERNAL_ERROR, "internal_error", "The server failed; reconnect."
@@ -257,6 +265,10 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
     # --- From the channel layer ---------------------------------------------------------------
 
     async def portfolio_event(self, message: dict[str, Any]) -> None:
+        self.portfolio_event_now(message)
+
+    def portfolio_event_now(self, message: dict[str, Any]) -> None:
+        """An event, handled as it arrives (consumer_base): reorder, throttle, send."""
         frame = WireFrame.from_message(message)
         if frame is None:
             logger.error("dropped a malformed event message for user %s", self.user_id)
@@ -281,6 +293,9 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
         )
 
     async def portfolio_undecodable(self, message: dict[str, Any]) -> None:
+        self.portfolio_undecodable_now(message)
+
+    def portfolio_undecodable_now(self, message: dict[str, Any]) -> None:
         """A message for this socket was lost in transit; the seq gap will show the client."""
 
     def _rollout_left(self) -> None:

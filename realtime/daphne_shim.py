@@ -1,4 +1,4 @@
-"""Three small patches of daphne 4.2 (Twisted + autobahn) for what ASGI cannot express there.
+"""Small patches of daphne 4.2 (Twisted + autobahn) for what ASGI cannot express there.
 
 1. **Close codes.** daphne closes with autobahn's `sendClose`, which accepts only 1000 and
    3000-4999 (the browser API's rule for *clients*), so `close(1008)`, 1011, 1012 and 1013
@@ -11,6 +11,9 @@
    client has not read, without bound. Each WebSocket scope gets a callable under
    `extensions[TRANSPORT_BACKLOG_EXTENSION]` returning those bytes (Twisted's private
    `dataBuffer`/`offset`/`_tempDataLen`), or None when the transport is not a plain TCP one.
+   Beside it, `extensions[SEND_NOW_EXTENSION]`: a synchronous text send (daphne's own checks,
+   then autobahn's `sendMessage`), so that a socket's outbox writes a frame without a
+   coroutine and a sender task per frame: `await send(...)` under daphne never waits anyway.
 3. **Graceful shutdown.** On SIGTERM/SIGINT daphne cancels every application at once and the
    browsers see 1006. Before that now, `realtime.draining.drain()` closes every socket with
    1012 in batches and waits (bounded) for the clients to answer.
@@ -36,6 +39,7 @@ from realtime.conf import CLOSE_HANDSHAKE_TIMEOUT_SECONDS
 logger = logging.getLogger(__name__)
 
 TRANSPORT_BACKLOG_EXTENSION = "portfolio.transport_backlog"
+SEND_NOW_EXTENSION = "portfolio.send_text_now"
 SUPPORTED_DAPHNE = ("4.2.",)
 # What a close reason may hold: a close frame's payload is at most 125 bytes, 2 for the code.
 MAX_CLOSE_REASON_BYTES = 123
@@ -118,13 +122,26 @@ def transport_backlog(protocol: Any) -> int | None:
     return len(buffered) - int(transport.offset) + int(transport._tempDataLen)
 
 
+def send_text_now(server: Any, protocol: Any, text: str) -> bool:
+    """`await send({"type": "websocket.send", "text": text})` under daphne, synchronously:
+    False (and nothing sent) when the connection is gone or no longer open."""
+    details = server.connections.get(protocol)
+    if details is None or details.get("disconnected") or protocol.state != protocol.STATE_OPEN:
+        return False
+    protocol.sendMessage(text.encode("utf-8"), False)
+    return True
+
+
 def _patch_scope(server_class: Any) -> None:
     original = server_class.create_application
 
     def create_application(self: Any, protocol: Any, scope: dict[str, Any]) -> Any:
         if scope.get("type") == "websocket":
             backlog: Callable[[], int | None] = partial(transport_backlog, protocol)
-            scope.setdefault("extensions", {})[TRANSPORT_BACKLOG_EXTENSION] = backlog
+            send_now: Callable[[str], bool] = partial(send_text_now, self, protocol)
+            extensions = scope.setdefault("extensions", {})
+            extensions[TRANSPORT_BACKLOG_EXTENSION] = backlog
+            extensions[SEND_NOW_EXTENSION] = send_now
         return original(self, protocol, scope)
 
     server_class.create_application = create_application

@@ -4,6 +4,10 @@
 - Redis lost: every consumer of the process gets a `portfolio.layer_failed` message (and
   closes with 1013), once per outage. channels-redis only logs the failure every second
   and retries, so sockets stayed open without events, their heartbeats saying all is well.
+- `attach_consumer(layer, channel, callback)`: a consumer's messages are handed to it as
+  they arrive, from the shard's receive loop, instead of through an `asyncio.Queue` per
+  channel (three deques, about 2.3 KiB per socket) and the consumer's reader task: one
+  wake-up less per message and per socket (tests/load/bench_memory.py, bench_fanout.py).
 - `release(channel, groups)`: a closed consumer leaves its groups and its own channel at
   once, synchronously, so nothing more is queued for it, even when it was cancelled. The
   Redis UNSUBSCRIBEs follow in the background, many sockets' in one command, and never for
@@ -19,6 +23,7 @@ and `_subscribed_to`): requirements.txt pins it, and tests/realtime check the be
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
@@ -115,6 +120,44 @@ class _Shard(RedisSingleShardConnection):
             return len(stale)
 
 
+class Mailbox:
+    """What the layer keeps per channel: messages for a later `get()`, as channels-redis's
+    `asyncio.Queue` did (one reader per channel), or a consumer's callback for each one."""
+
+    __slots__ = ("_items", "_waiter", "deliver")
+
+    def __init__(self) -> None:
+        self._items: deque[bytes] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self.deliver: Callable[[bytes], None] | None = None
+
+    def put_nowait(self, data: bytes) -> None:
+        if self.deliver is not None:
+            try:
+                self.deliver(data)
+            except Exception:
+                # Called from the shard's receive loop: one consumer must not stop it.
+                logger.exception("a consumer failed to take a channel-layer message")
+            return
+        if self._items is None:
+            self._items = deque()
+        self._items.append(data)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def get(self) -> bytes:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+    def qsize(self) -> int:
+        return len(self._items or ())
+
+
 class ReleasingLoopLayer(RedisPubSubLoopLayer):
     """The per-event-loop layer with `release()` and a group_discard that cannot race."""
 
@@ -123,6 +166,23 @@ class ReleasingLoopLayer(RedisPubSubLoopLayer):
         self._shards: list[_Shard] = [_Shard(shard.host, self) for shard in self._shards]
         self._unused: set[str] = set()
         self._unsubscriber: asyncio.Task[None] | None = None
+
+    async def _subscribe_to_channel(self, channel: str) -> None:
+        # channels-redis 4.3's, with a Mailbox for its asyncio.Queue.
+        self.channels[channel] = Mailbox()
+        await self._get_shard(channel).subscribe(channel)
+
+    def attach(self, channel: str, callback: Callable[[dict[str, Any]], None]) -> bool:
+        """Hand `channel`'s messages to `callback` as they arrive (decoded), instead of
+        keeping them for receive(); False when the channel is not this process's."""
+        mailbox = self.channels.get(channel)
+        if not isinstance(mailbox, Mailbox):
+            return False
+        deserialize = self.channel_layer.deserialize
+        mailbox.deliver = lambda data: callback(deserialize(data))
+        while mailbox.qsize():  # anything that came before, in order
+            callback(deserialize(mailbox._items.popleft()))  # type: ignore[union-attr]
+        return True
 
     def in_use(self, name: str) -> bool:
         return name in self.channels or name in self.groups
@@ -214,6 +274,14 @@ async def group_send_many(layer: Any, messages: list[tuple[str, dict[str, Any]]]
         return
     for group, message in messages:
         await layer.group_send(group, message)
+
+
+def attach_consumer(layer: Any, channel: str, callback: Callable[[dict[str, Any]], None]) -> bool:
+    """Deliver `channel`'s messages to `callback` as they arrive, on our Redis layer; False
+    elsewhere (the consumer then reads them with receive())."""
+    if isinstance(layer, ResilientRedisPubSubChannelLayer):
+        return layer._get_layer().attach(channel, callback)
+    return False
 
 
 def release_consumer(layer: Any, channel: str, groups: Iterable[str]) -> None:

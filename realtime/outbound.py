@@ -8,13 +8,19 @@ Two limits tell a slow client from a fast one:
 
 Past either, the outbox halts: what is queued is dropped, nothing more is accepted (but the
 closing `error`, forced), and `on_overflow` is told once, to close the socket with 4008.
+
+Under daphne the shim also gives a synchronous send (`send_now`): a frame is written to
+the transport when it is put, with no queue, task or coroutine per frame. Elsewhere (the
+ASGI `send` of tests and other servers) a sender task drains the queue, and exists only
+while frames are queued: an idle socket holds no task here.
 """
 
 import asyncio
 import json
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from realtime import stats
 from realtime.sequencing import Frame
@@ -23,6 +29,7 @@ from realtime.wire import WireFrame
 # A queued frame: its JSON text, its type, and the domain change's epoch time for latency
 # statistics (None for frames the consumer makes: snapshots, pings, errors).
 Outbound = tuple[str, str, float | None]
+Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None] | None"]
 
 
 class Outbox:
@@ -30,63 +37,69 @@ class Outbox:
         self,
         send_text: Callable[[str], Awaitable[None]],
         *,
+        spawn: Spawn,
         max_messages: int,
         max_backlog_bytes: int,
         backlog: Callable[[], int | None] | None,
         on_overflow: Callable[[str], None],
+        send_now: Callable[[str], bool] | None = None,
     ) -> None:
         self._send_text = send_text
+        self._send_now = send_now
+        self._spawn = spawn
         self.max_messages = max_messages
         self.max_backlog_bytes = max_backlog_bytes
         self._backlog = backlog
         self._on_overflow = on_overflow
         self._pending: deque[Outbound] = deque()
-        self._ready = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._sender: asyncio.Task[None] | None = None
         self.halted = False
 
     def put(self, frame: WireFrame | Frame, *, force: bool = False) -> None:
-        """Queue a frame; `force` only for the error frame that precedes a close.
+        """Send (or queue) a frame; `force` only for the error frame that precedes a close.
 
         An event arrives as the publisher's JSON text and is sent as it is; a frame the
         consumer made itself is dumped here.
         """
         if self.halted and not force:
             return
+        if isinstance(frame, WireFrame):
+            item: Outbound = (frame.text, frame.type, frame.changed_at)
+        else:
+            item = (json.dumps(frame, separators=(",", ":")), frame["type"], None)
+        if self._send_now is not None:
+            # False: the connection is gone; its disconnect is on its way to the consumer.
+            if self._send_now(item[0]):
+                self._sent(item)
+            return
         if len(self._pending) >= self.max_messages and not force:
             self._halt(f"{len(self._pending)} frames queued")
             return
-        if isinstance(frame, WireFrame):
-            self._pending.append((frame.text, frame.type, frame.changed_at))
-        else:
-            self._pending.append((json.dumps(frame, separators=(",", ":")), frame["type"], None))
-        self._idle.clear()
-        self._ready.set()
+        self._pending.append(item)
+        if self._sender is None:
+            self._sender = self._spawn(self._drain())
 
     def backlog_bytes(self) -> int | None:
         return self._backlog() if self._backlog is not None else None
 
-    async def run(self) -> None:
-        """The socket's sender task: every queued frame, in order."""
-        while True:
-            await self._ready.wait()
-            while self._pending:
-                await self._send(self._pending.popleft())
-            self._ready.clear()
-            self._idle.set()
-
     async def flush(self, max_seconds: float) -> None:
         """Wait until everything queued has been handed to the server (at most max_seconds)."""
-        try:
-            async with asyncio.timeout(max_seconds):
-                await self._idle.wait()
-        except TimeoutError:
-            pass
+        if self._sender is not None:
+            await asyncio.wait({self._sender}, timeout=max_seconds)
 
-    async def _send(self, item: Outbound) -> None:
-        text, frame_type, changed_at = item
-        await self._send_text(text)
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                item = self._pending.popleft()
+                await self._send_text(item[0])
+                self._sent(item)
+        finally:
+            # No await between the last look at the queue and here: a put() after it
+            # starts a new sender.
+            self._sender = None
+
+    def _sent(self, item: Outbound) -> None:
+        _, frame_type, changed_at = item
         latency = None if changed_at is None else time.time() - changed_at
         stats.record_sent(frame_type, latency)
         if not self.halted:

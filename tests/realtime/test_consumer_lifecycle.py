@@ -25,7 +25,7 @@ from trading.models import BrokerAccount
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-SOCKET_TASKS = ("heartbeat_forever", "Outbox.run")
+SOCKET_TASKS = ("Outbox._drain", "PortfolioConsumer._close_idle")
 
 
 @pytest.fixture

@@ -51,16 +51,17 @@ LOSS_RATE = 0.08
 @pytest.fixture
 def loss(monkeypatch: pytest.MonkeyPatch) -> Loss:
     loss = Loss()
-    deliver = PortfolioConsumer.portfolio_event
+    # Events reach the consumer here on every layer (portfolio_event calls it too).
+    deliver = PortfolioConsumer.portfolio_event_now
 
-    async def lossy(self: PortfolioConsumer, message: dict[str, Any]) -> None:
+    def lossy(self: PortfolioConsumer, message: dict[str, Any]) -> None:
         frame = event_of(message)
         if loss.loses(frame):
             loss.dropped.append((frame["channel"], frame["seq"]))
             return
-        await deliver(self, message)
+        deliver(self, message)
 
-    monkeypatch.setattr(PortfolioConsumer, "portfolio_event", lossy)
+    monkeypatch.setattr(PortfolioConsumer, "portfolio_event_now", lossy)
     return loss
 
 
