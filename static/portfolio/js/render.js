@@ -14,7 +14,8 @@ import { totalUnrealizedPl, valueOf } from "./totals.js";
 const text = (value) => (value === null || value === undefined ? "" : String(value));
 const spec = (format, { sign = false, title = null } = {}) => ({ format, sign, title });
 
-const POSITION_CELLS = {
+// Cells by row field (tests/js/row_fields.test.mjs checks each names a field of its row).
+export const POSITION_CELLS = {
   qty: spec(qty),
   avg_entry_price: spec(price, { title: exactPrice }),
   current_price: spec(price, { title: exactPrice }),
@@ -24,7 +25,7 @@ const POSITION_CELLS = {
   unrealized_intraday_pl: spec(signedUsd, { sign: true }),
   change_today: spec(signedPct, { sign: true }),
 };
-const ACCOUNT_CELLS = {
+export const ACCOUNT_CELLS = {
   equity: spec(usd),
   last_equity: spec(usd),
   cash: spec(usd),
@@ -35,18 +36,18 @@ const ACCOUNT_CELLS = {
   realized_pl: spec(signedUsd, { sign: true }),
 };
 // Booked by closing fills only: each change is a trade, and flashes.
-const REALIZED = ["realized_pl_today", "realized_pl"];
+export const REALIZED = ["realized_pl_today", "realized_pl"];
 const TOTAL_CELL = spec(signedUsd, { sign: true });
 // Figures that move with equity: they flash together when equity moved meaningfully.
-const EQUITY_GROUP = ["equity", "day_pl", "day_pl_pct"];
-const ORDER_CELLS = {
+export const EQUITY_GROUP = ["equity", "day_pl", "day_pl_pct"];
+export const ORDER_CELLS = {
   symbol: spec(text),
   type: spec(text),
   qty: spec(qty),
   filled_qty: spec(qty),
   limit_price: spec(price, { title: exactPrice }),
 };
-const FILL_CELLS = { symbol: spec(text), qty: spec(qty), price: spec(price, { title: exactPrice }) };
+export const FILL_CELLS = { symbol: spec(text), qty: spec(qty), price: spec(price, { title: exactPrice }) };
 // A fill's value, qty x price exactly: the cents shown, every digit in the tooltip.
 const VALUE_CELL = spec(usd, { title: exactPrice });
 

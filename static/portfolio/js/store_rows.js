@@ -1,6 +1,7 @@
 // Row shapes of the store: which fields matter, what counts as open or closed, and
 // the per-field directions of a change (for the flash animations).
 import { compareDecimal, parseDecimal } from "./decimal.js";
+import { POSITION_ROW } from "./row_fields.js";
 
 export const SECTIONS = ["account", "positions", "orders", "fills"];
 export const MAX_FILLS = 20;
@@ -15,20 +16,10 @@ export const TERMINAL_ORDER_STATUSES = new Set([
 ]);
 export const FILL_STATUSES = new Set(["filled", "partially_filled"]);
 
-export const POSITION_FIELDS = [
-  "qty",
-  "side",
-  "avg_entry_price",
-  "current_price",
-  "market_value",
-  "cost_basis",
-  "unrealized_pl",
-  "unrealized_plpc",
-  "unrealized_intraday_pl",
-  "unrealized_intraday_plpc",
-  "change_today",
-  "lastday_price",
-];
+// Every field of a position but its key: any change re-renders the row.
+export const POSITION_FIELDS = POSITION_ROW.filter((field) => field !== "symbol");
+// The order and account fields the page shows or acts on; tests/js/row_fields.test.mjs
+// checks that each is a field of its row (js/row_fields.js, generated from the schemas).
 export const ORDER_FIELDS = ["status", "qty", "filled_qty", "filled_avg_price", "limit_price", "symbol", "side", "type"];
 export const ACCOUNT_FIELDS = ["equity", "last_equity", "cash", "buying_power", "day_pl", "day_pl_pct", "realized_pl", "realized_pl_today"];
 
