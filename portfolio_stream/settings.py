@@ -306,6 +306,8 @@ BROKER_CREDENTIALS_KEY = env_str("BROKER_CREDENTIALS_KEY")
 DEMO_STARTING_CASH = "100000.00"
 
 ORDER_WORKER_POLL_INTERVAL_SECONDS = env_float("ORDER_WORKER_POLL_INTERVAL_SECONDS", 0.5)
+# Loops per order worker (serve's or run_order_worker's), PostgreSQL only: trading/worker.py.
+ORDER_WORKER_THREADS = env_int("ORDER_WORKER_THREADS", 1)
 # A claimed job whose worker died becomes claimable again after this lease. The worker
 # renews it before each broker call; one call can chain two 20 s Alpaca requests (a
 # submit, then the lookup after a duplicate client_order_id), so it must exceed 40 s.
