@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -25,6 +25,21 @@ from trading.enums import JobStatus
 from trading.models import OrderJob
 
 logger = logging.getLogger(__name__)
+
+
+# The PostgreSQL channel a queued job is announced on; idle workers LISTEN to it.
+JOBS_CHANNEL = "portfolio_order_jobs"
+
+
+def jobs_queued_notify() -> None:
+    """Announce a queued job to every listening worker when this transaction commits.
+
+    PostgreSQL only: NOTIFY is transactional (sent at the commit, dropped by a rollback),
+    so a worker woken by it finds the job committed. Elsewhere workers poll.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {JOBS_CHANNEL}")
 
 
 class LeaseLost(Exception):  # noqa: N818 - reads as the condition it names
@@ -182,6 +197,10 @@ def job_fail(job: OrderJob, *, error: str, worker_id: str | None = None) -> bool
 
 def jobs_requeue(job_ids: list[int]) -> int:
     """Operator action: give failed jobs a fresh set of attempts."""
-    return OrderJob.objects.filter(pk__in=job_ids, status=JobStatus.FAILED).update(
-        status=JobStatus.QUEUED, attempts=0, run_after=timezone.now(), finished_at=None
-    )
+    with transaction.atomic():
+        requeued = OrderJob.objects.filter(pk__in=job_ids, status=JobStatus.FAILED).update(
+            status=JobStatus.QUEUED, attempts=0, run_after=timezone.now(), finished_at=None
+        )
+        if requeued:
+            jobs_queued_notify()
+    return requeued

@@ -5,6 +5,7 @@ import os
 import socket
 import threading
 
+from django.conf import settings
 from django.db import DatabaseError, connections
 
 from trading.broker.gateway import BrokerGateway
@@ -33,6 +34,7 @@ from trading.work_queue import (
     job_lease_extend,
     job_retry,
 )
+from trading.worker_wakeup import JobWakeup
 
 logger = logging.getLogger(__name__)
 
@@ -150,39 +152,95 @@ def run_worker(
     worker_id: str | None = None,
     poll_interval_seconds: float = 0.5,
     burst: bool = False,
+    threads: int | None = None,
 ) -> int:
-    """Work jobs until `stop` is set (or, in burst mode, the queue is empty); returns the count."""
-    worker_id = worker_id or default_worker_id()
+    """Work jobs until `stop` is set (or, in burst mode, the queue is empty); returns the count.
+
+    With `threads` (default ORDER_WORKER_THREADS) above one, on PostgreSQL, that many loops
+    work the queue side by side, each with its own connections: a job mostly waits on
+    database round trips there, and SKIP LOCKED keeps the loops off each other's jobs.
+    On SQLite one loop runs whatever is asked: every job's writes queue for one lock.
+    """
+    count = settings.ORDER_WORKER_THREADS if threads is None else threads
+    if count <= 1 or connections["default"].vendor != "postgresql":
+        return _run_loop(stop, wake or threading.Event(), worker_id, poll_interval_seconds, burst)
     wake = wake or threading.Event()
+    base_id = worker_id or default_worker_id()
+    results: list[int] = []
+
+    def loop(index: int) -> None:
+        # Each loop waits on its own event: a shared one is cleared by whichever wakes first.
+        own_wake = threading.Event()
+        relay.append(own_wake)
+        try:
+            results.append(
+                _run_loop(stop, own_wake, f"{base_id}/{index}", poll_interval_seconds, burst)
+            )
+        finally:
+            connections.close_all()
+
+    relay: list[threading.Event] = []
+    workers = [
+        threading.Thread(target=loop, args=(index,), name=f"order-worker-{index}", daemon=True)
+        for index in range(count)
+    ]
+    for worker in workers:
+        worker.start()
+    # The caller's `wake` (serve's commit signal, a stop) reaches every loop.
+    while any(worker.is_alive() for worker in workers):
+        if wake.wait(0.5):
+            wake.clear()
+            for own_wake in relay:
+                own_wake.set()
+        if stop.is_set():
+            for own_wake in relay:
+                own_wake.set()
+            for worker in workers:
+                worker.join(timeout=0.5)
+    return sum(results)
+
+
+def _run_loop(
+    stop: threading.Event,
+    wake: threading.Event,
+    worker_id: str | None,
+    poll_interval_seconds: float,
+    burst: bool,
+) -> int:
+    """One worker loop: claim, run, and when the queue is empty wait for a job or the poll."""
+    worker_id = worker_id or default_worker_id()
+    wakeup = JobWakeup(wake)
     processed = 0
     logger.info("order worker %s started", worker_id)
     failures = 0
-    while not stop.is_set():
-        try:
-            job = job_claim_next(worker_id=worker_id)
-            if job is not None:
-                job_run(job, worker_id=worker_id)
-        except DatabaseError as error:
-            # The database went away (a restart, a failover): the loop must outlive it. A
-            # job claimed before the error is taken over when its lease runs out.
-            failures += 1
-            delay = min(poll_interval_seconds * 2**failures, MAX_DATABASE_BACKOFF_SECONDS)
-            logger.warning("order worker %s: database unavailable (%s); retrying in %.1fs",
-                           worker_id, error, delay)  # fmt: skip
-            connections.close_all()
-            stop.wait(delay)
-            continue
-        failures = 0
-        if job is None:
-            if burst:
-                break
-            # Recycled only before idling: with CONN_MAX_AGE 0 every recycle closes the
-            # connection, and reopening it (SQLite: open, pragmas, functions) per job cost
-            # ~5 % of a busy worker. A broken one fails the next claim, handled above.
-            connections_recycle()
-            wake.wait(poll_interval_seconds)
-            wake.clear()
-            continue
-        processed += 1
+    try:
+        while not stop.is_set():
+            try:
+                job = job_claim_next(worker_id=worker_id)
+                if job is not None:
+                    job_run(job, worker_id=worker_id)
+            except DatabaseError as error:
+                # The database went away (a restart, a failover): the loop must outlive it.
+                # A job claimed before the error is taken over when its lease runs out.
+                failures += 1
+                delay = min(poll_interval_seconds * 2**failures, MAX_DATABASE_BACKOFF_SECONDS)
+                logger.warning("order worker %s: database unavailable (%s); retrying in %.1fs",
+                               worker_id, error, delay)  # fmt: skip
+                connections.close_all()
+                stop.wait(delay)
+                continue
+            failures = 0
+            if job is None:
+                if burst:
+                    break
+                # Recycled only before idling: with CONN_MAX_AGE 0 every recycle closes the
+                # connection, and reopening it (SQLite: open, pragmas, functions) per job
+                # cost ~5 % of a busy worker. A broken one fails the next claim, handled above.
+                connections_recycle()
+                wakeup.wait(poll_interval_seconds)
+                continue
+            processed += 1
+    finally:
+        wakeup.close()
     logger.info("order worker %s stopped after %d jobs", worker_id, processed)
     return processed

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -257,3 +258,37 @@ def test_two_workers_split_the_queue_without_doing_a_job_twice(processes, tmp_pa
         )
         held = dict(Position.objects.filter(account=account).values_list("symbol", "qty"))
         assert held == bought
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's; SQLite polls"
+)
+def test_an_idle_worker_is_woken_by_notify_not_its_poll(processes):
+    _instrument("AAPL", "200.00")
+    account = make_account("notified")
+    # A poll this long would leave the second order queued for the whole test.
+    processes.manage(
+        "listener",
+        "run_order_worker",
+        "--poll-interval",
+        "60",
+        env=child_env(SIMULATED_BROKER_LATENCY_SECONDS=0),
+    )
+
+    def filled(order: Order) -> bool:
+        order.refresh_from_db()
+        return order.status == OrderStatus.FILLED
+
+    first = order_submit(
+        account=account, symbol="AAPL", side="buy", qty=Decimal("1"), type="market"
+    )
+    wait_for(lambda: filled(first), timeout=30, what="the worker's first job", processes=processes)
+    time.sleep(0.5)  # idle now, blocked on its LISTEN connection
+
+    second = order_submit(
+        account=account, symbol="AAPL", side="buy", qty=Decimal("1"), type="market"
+    )
+    started = time.monotonic()
+    wait_for(lambda: filled(second), timeout=10, what="the NOTIFY to wake it", processes=processes)
+    assert time.monotonic() - started < 5

@@ -1,5 +1,6 @@
 """The order work queue in-process: claims, leases, retries with backoff, failure, requeue."""
 
+import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -24,6 +25,7 @@ from trading.work_queue import (
     jobs_requeue,
     retry_delay_seconds,
 )
+from trading.worker import run_worker
 
 
 @pytest.fixture(autouse=True)
@@ -298,3 +300,27 @@ def test_a_row_locked_by_another_worker_is_skipped_not_waited_for():
     again = job_claim_next(worker_id="w3")
     assert again is not None
     assert again.pk == first_job.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+    reason="several loops per worker run on PostgreSQL only",
+)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_worker_threads_split_the_queue_without_doing_a_job_twice():
+    accounts = [make_account(f"threads{n}") for n in range(4)]
+    orders = [_buy(accounts[n % 4], qty="1") for n in range(24)]
+
+    done = run_worker(stop=threading.Event(), worker_id="pool", burst=True, threads=3)
+
+    jobs = list(OrderJob.objects.filter(order__in=orders))
+    assert done == 24
+    assert {(job.status, job.attempts) for job in jobs} == {(JobStatus.DONE, 1)}
+    assert {job.locked_by for job in jobs} <= {"pool/0", "pool/1", "pool/2"}
+    client_ids = [order.client_order_id for order in orders]
+    assert SimulatedOrder.objects.filter(client_order_id__in=client_ids).count() == 24
+    for account in accounts:
+        assert Position.objects.get(account=account, symbol="AAPL").qty == Decimal("6")
+        statuses = Order.objects.filter(account=account).values_list("status", flat=True)
+        assert set(statuses) == {OrderStatus.FILLED}

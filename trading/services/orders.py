@@ -32,7 +32,7 @@ from trading.services.common import (
     seq_next,
 )
 from trading.services.order_checks import buying_power_hold, order_request_validate
-from trading.work_queue import job_lease_renew
+from trading.work_queue import job_lease_renew, jobs_queued_notify
 
 # How far along an order's life a status is; an update never moves an order back.
 # Alpaca's order goes accepted -> pending_new -> new; here `pending_new` also means "not yet
@@ -175,6 +175,7 @@ def _order_create(
         emit_assigned(
             account, StreamChannel.ACCOUNT, signals.account_changed, account_seq, account=account
         )
+    jobs_queued_notify()
     transaction.on_commit(lambda: signals.order_job_queued.send(sender=Order))
     return order
 
@@ -218,6 +219,7 @@ def order_cancel_request(*, account: BrokerAccount, order_id: uuid.UUID | str) -
             # The order keeps holding its buying power until the broker confirms.
             _set_status(account, order, OrderStatus.PENDING_CANCEL)
             OrderJob.objects.create(order=order, kind=JobKind.CANCEL)
+            jobs_queued_notify()
             transaction.on_commit(lambda: signals.order_job_queued.send(sender=Order))
         account_refresh(account)
     return order
