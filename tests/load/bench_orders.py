@@ -7,6 +7,8 @@
         --ramp 20,40,60,80,100,120 --duration 10                               # find the knee
     ... --postgres                      # a throwaway database on PostgreSQL instead of SQLite
     ... --profile var/bench/x.json      # py-spy (speedscope; .txt: collapsed) of the server
+    ... --no-debug                      # the server with DEBUG off, as in production
+    ... --worker-threads 4              # ORDER_WORKER_THREADS: worker loops (PostgreSQL)
 
 One `manage.py serve --no-market` process with its embedded order worker, on Redis
 (RedisPubSubChannelLayer, its own prefix) and a throwaway SQLite database under
@@ -90,6 +92,8 @@ def prepare(options: argparse.Namespace) -> dict[str, Any]:
     return {
         "command": " ".join([Path(sys.executable).name, *sys.orig_argv[1:]]),
         "database": connection.vendor,
+        "server_debug": not options.no_debug,
+        "worker_threads": options.worker_threads or 1,
         "traders": options.traders,
         "warmup": options.warmup,
         "concurrency": options.concurrency,
@@ -113,6 +117,22 @@ def _steps(options: argparse.Namespace) -> list[tuple[float | None, int]]:
     if options.rate:
         return [(options.rate, max(1, round(options.rate * options.duration)))]
     return [(None, options.orders)]
+
+
+def _server_env(options: argparse.Namespace) -> dict[str, object]:
+    """The server's settings beyond start_server's: production's DEBUG off, worker loops."""
+    env: dict[str, object] = {}
+    if options.no_debug:
+        # As production runs, less HTTPS (the traders speak plain HTTP to 127.0.0.1).
+        env.update(
+            DJANGO_DEBUG="0",
+            DJANGO_HTTPS="0",
+            DJANGO_SECRET_KEY=f"bench-{uuid.uuid4().hex}",
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        )
+    if options.worker_threads:
+        env["ORDER_WORKER_THREADS"] = options.worker_threads
+    return env
 
 
 def _profiler(options: argparse.Namespace, pid: int) -> subprocess.Popen[bytes] | None:
@@ -177,7 +197,12 @@ async def run(options: argparse.Namespace, report: dict[str, Any]) -> dict[str, 
     processes = Processes(options.run_dir)
     try:
         server = start_server(
-            processes, "serve", redis_url=options.redis_url, prefix=options.prefix, worker=True
+            processes,
+            "serve",
+            redis_url=options.redis_url,
+            prefix=options.prefix,
+            worker=True,
+            env=_server_env(options),
         )
         report["setup"]["server_ready_s"] = round(server.wait_ready(), 2)
         pid = server.child.pid
@@ -271,6 +296,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per rate")
     parser.add_argument("--p99-limit-ms", type=float, default=250.0)
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL db")
+    parser.add_argument("--no-debug", action="store_true", help="the server with DEBUG off")
+    parser.add_argument("--worker-threads", type=int, help="ORDER_WORKER_THREADS (PostgreSQL)")
     parser.add_argument("--profile", help="py-spy the server while measuring, to this file")
     parser.add_argument("--profile-idle", action="store_true", help="py-spy --idle")
     parser.add_argument("--symbol", default="AAPL")

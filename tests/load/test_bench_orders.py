@@ -1,10 +1,10 @@
 """The order-path benchmark's CI version: it runs a short ramp and reports, not a speed.
 
 `python -m tests.load.bench_orders` with two traders (a socket each), a ramp of 5 and 10
-orders/s for 2 s each and 4 in flight, on SQLite in the SQLite pass and on a throwaway
-PostgreSQL database in the PostgreSQL pass (the full runs and their numbers:
-docs/benchmarks.md, "Order path (2026-12-02)"). It keeps the open loop, the ramp and the
-report from rotting.
+orders/s for 2 s each and 4 in flight, the server with DEBUG off, on SQLite in the SQLite
+pass and on a throwaway PostgreSQL database with two worker loops in the PostgreSQL pass
+(the full runs and their numbers: docs/benchmarks.md, "Order path (2026-12-02)"). It keeps
+the open loop, the ramp and the report from rotting.
 """
 
 import json
@@ -32,7 +32,9 @@ def test_bench_orders_ramps_and_reports(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in drop}
     command = [sys.executable, "-m", "tests.load.bench_orders", "--traders=2"]
     command += ["--concurrency=4", f"--ramp={','.join(map(str, RATES))}"]
-    command += [f"--duration={SECONDS}", f"--out={out}", *(["--postgres"] if postgres else [])]
+    command += [f"--duration={SECONDS}", f"--out={out}", "--no-debug"]
+    # Two worker loops on PostgreSQL (ORDER_WORKER_THREADS; SQLite runs one whatever is asked).
+    command += ["--postgres", "--worker-threads=2"] if postgres else []
     result = subprocess.run(
         command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
     )
@@ -41,6 +43,8 @@ def test_bench_orders_ramps_and_reports(tmp_path: Path) -> None:
     print(result.stdout[-3000:])
 
     assert report["database"] == ("postgresql" if postgres else "sqlite")
+    assert report["server_debug"] is False
+    assert report["worker_threads"] == (2 if postgres else 1)
     assert report["seq_gaps"] == 0
     assert report["server_log_errors"] == []
     first = report["steps"][0]
