@@ -1,74 +1,226 @@
-"""Price marks per second on the real write path, today's bulk marks beside an older revision's.
+"""Price marks per second as the market applies them, today's code beside an older revision's.
 
-    python -m tests.load.bench_marks --traders 300 --symbols 10 --ticks 3 [--baseline-rev REV]
+    python -m tests.load.bench_marks [--traders 1000 --holdings 10 --symbols 30 --ticks 5]
+        [--postgres] [--events] [--baseline-rev REV] [--profile FILE]
 
-Seeds `traders` simulated accounts each holding every one of `symbols` symbols in a
-throwaway SQLite database (or DATABASE_URL's PostgreSQL with --postgres), then applies
-`ticks` price moves to every symbol with `trading.services.prices.price_apply` and reports
-holder marks per second. With --baseline-rev, the same run with `price_apply` as it was at
-that git revision, in the same process, on the same rows, for a side-by-side ratio. The
-stream is muted (no receivers): this measures the database write path alone.
+The performance issue's scenario by default: 1,000 simulated traders each holding 10 of
+30 symbols (trader i holds symbols i .. i+9, wrapping, so every symbol has ~333 holders),
+and every symbol moving on every tick, applied by `trading.services.market.market_tick`
+as the market loop does (marks, then the venue's open orders), so one tick is 10,000
+holder marks. Reports holder marks per second (counted from the positions seqs the ticks
+assigned, whatever the code under test does) and the time of each tick: a 1 s tick keeps
+up when every tick takes less than 1 s.
+
+The rows are seeded in bulk (consistent with the fill path: cost, cash, marks, balances),
+in a throwaway SQLite file under var/bench/, or with --postgres a throwaway database on
+DATABASE_URL's server (or the local one). With --baseline-rev, the same ticks with
+`trading/services/prices.py` and `market.py` as they were at that git revision, in the
+same process, on the same rows (prices keep moving), for a side-by-side ratio.
+
+The stream is muted (no receivers) unless --events: this measures the database write path
+alone. With --events the realtime receivers build every event and the publisher takes them
+(in-memory layer, nobody subscribed), as in the market process.
 """
 
 import argparse
+import contextlib
+import cProfile
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
 import types
+import uuid
+from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from tests.load.harness import REPO_ROOT, ensure_repo_on_path, migrate, new_run_dir
+from tests.load.harness import (
+    REPO_ROOT,
+    ensure_repo_on_path,
+    loadavg,
+    migrate,
+    new_run_dir,
+    postgres_database_create,
+    postgres_database_drop,
+    postgres_server_url,
+    sqlite_url,
+)
 
-SYMBOL_POOL = (
-    "AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "META", "TSLA", "JPM", "V", "KO",
-    "BAC", "WMT", "PG", "XOM", "DIS", "NFLX", "INTC", "CSCO", "PFE", "ORCL",
-)  # fmt: skip
+CASH = Decimal("1000000.00")
+QTY = Decimal("10")
 
 
-def _baseline(rev: str) -> Any:
-    """trading/services/prices.py as it was at `rev`, as a module beside today's."""
-    source = subprocess.run(
-        ["git", "show", f"{rev}:trading/services/prices.py"],
-        cwd=REPO_ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
+def _git_source(rev: str, path: str) -> str:
+    return subprocess.run(
+        ["git", "show", f"{rev}:{path}"], cwd=REPO_ROOT, check=True, capture_output=True, text=True
     ).stdout
-    module = types.ModuleType("baseline_prices")
-    exec(compile(source, f"{rev}:trading/services/prices.py", "exec"), module.__dict__)  # noqa: S102
+
+
+def _module(rev: str, path: str, name: str, **overrides: Any) -> Any:
+    """`path` as it was at `rev`, as a module beside today's, some names replaced after."""
+    module = types.ModuleType(name)
+    exec(compile(_git_source(rev, path), f"{rev}:{path}", "exec"), module.__dict__)  # noqa: S102
+    for attr, value in overrides.items():
+        setattr(module, attr, value)
     return module
 
 
-def _run(price_apply: Any, symbols: list[str], ticks: int, start: dict[str, Decimal]) -> dict:
-    from django.utils import timezone
+def _baseline_tick(rev: str) -> Callable[[Any], int]:
+    """That revision's market_tick calling that revision's price marks."""
+    old_prices = _module(rev, "trading/services/prices.py", "baseline_prices")
+    old_market = _module(
+        rev,
+        "trading/services/market.py",
+        "baseline_market",
+        price_apply=getattr(old_prices, "price_apply", None),
+        prices_apply=getattr(old_prices, "prices_apply", None),
+    )
+    return old_market.market_tick
 
-    marks = 0
-    started = time.perf_counter()
-    for tick in range(ticks):
-        for symbol in symbols:
-            # A new price every time, so every holder is marked.
-            price = start[symbol] + Decimal(tick + 1) / 100
-            marks += price_apply(symbol=symbol, price=price, at=timezone.now())
-    seconds = time.perf_counter() - started
-    return {"marks": marks, "seconds": round(seconds, 3), "marks_per_s": round(marks / seconds)}
+
+class StepFeed:
+    """Every symbol moves every tick, a cent up then a cent down (the feed's interface)."""
+
+    def __init__(self, prices: dict[str, Decimal]) -> None:
+        self.prices = dict(prices)
+        self.steps = 0
+
+    def rebase(self, prices: dict[str, Decimal]) -> None:
+        self.prices.update({s: p for s, p in prices.items() if s in self.prices})
+
+    def next_ticks(self) -> list[Any]:
+        from trading.broker.simulated.market import PriceTick
+
+        self.steps += 1
+        step = Decimal("0.01") if self.steps % 2 else Decimal("-0.02")
+        self.prices = {s: p + step for s, p in self.prices.items()}
+        return [PriceTick(s, p) for s, p in self.prices.items()]
+
+
+def seed(traders: int, holdings: int, symbols: list[str], today: date) -> None:
+    """`traders` accounts, each holding `holdings` consecutive symbols of `symbols` (wrapping),
+    as the fill path would have left them: bought at the stored price, marked, balanced."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+
+    from trading.enums import BrokerProvider
+    from trading.models import BrokerAccount, Instrument, Position
+    from trading.money import to_money
+    from trading.services.accounts import balances_apply
+    from trading.services.positions import position_mark
+
+    stock = {i.symbol: i for i in Instrument.objects.filter(symbol__in=symbols)}
+    tag = uuid.uuid4().hex[:6]
+    hashed = make_password("bench-pw-1")
+    with transaction.atomic():
+        users = get_user_model().objects.bulk_create(
+            get_user_model()(username=f"m{tag}{i:05d}", password=hashed) for i in range(traders)
+        )
+        accounts = []
+        positions = []
+        for index, user in enumerate(users):
+            account = BrokerAccount(
+                user_id=user.pk,
+                provider=BrokerProvider.SIMULATED,
+                cash=CASH,
+                last_equity=CASH,
+                trading_day=today,
+            )
+            held = []
+            for k in range(holdings):
+                instrument = stock[symbols[(index + k) % len(symbols)]]
+                price = instrument.price or Decimal(100)
+                account.cash -= to_money(QTY * price)
+                position = Position(account=account, symbol=instrument.symbol)
+                position.qty, position.avg_entry_price = QTY, price
+                position.lastday_price = price
+                position_mark(position, price, instrument.prev_close)
+                held.append(position)
+            balances_apply(account, held, [])
+            account.last_equity = account.equity
+            accounts.append(account)
+            positions.append(held)
+        BrokerAccount.objects.bulk_create(accounts)
+        for account, held in zip(accounts, positions, strict=True):
+            for position in held:
+                position.account = account  # now with its pk
+        Position.objects.bulk_create([p for held in positions for p in held])
+
+
+def _seqs() -> int:
+    from django.db.models import Sum
+
+    from trading.models import BrokerAccount
+
+    return int(BrokerAccount.objects.aggregate(s=Sum("positions_seq"))["s"] or 0)
+
+
+def run(
+    tick: Callable[[Any], int], market: Any, ticks: int, profile: cProfile.Profile | None
+) -> dict[str, Any]:
+    """`ticks` market ticks; marks counted from the positions seqs they assigned."""
+    seqs_before = _seqs()
+    load_before = loadavg()
+    durations = []
+    for _ in range(ticks):
+        started = time.perf_counter()
+        if profile is not None:
+            profile.enable()
+        tick(market)
+        if profile is not None:
+            profile.disable()
+        durations.append(time.perf_counter() - started)
+    marks = _seqs() - seqs_before
+    seconds = sum(durations)
+    return {
+        "marks": marks,
+        "seconds": round(seconds, 3),
+        "marks_per_s": round(marks / seconds),
+        "tick_seconds": {
+            "median": round(statistics.median(durations), 3),
+            "max": round(max(durations), 3),
+        },
+        "keeps_up_at_1s": max(durations) < 1.0,
+        "loadavg": [load_before, loadavg()],
+    }
+
+
+def _database(options: argparse.Namespace) -> tuple[str, Callable[[], None]]:
+    if not options.postgres:
+        return sqlite_url(new_run_dir("marks") / "bench.sqlite3"), lambda: None
+    server = postgres_server_url()
+    name = f"bench_marks_{os.getpid()}"
+    url = postgres_database_create(server, name)
+
+    def drop() -> None:
+        from django.db import connections
+
+        connections.close_all()
+        postgres_database_drop(server, name)
+
+    return url, drop
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.load.bench_marks")
-    parser.add_argument("--traders", type=int, default=300)
-    parser.add_argument("--symbols", type=int, default=10)
-    parser.add_argument("--ticks", type=int, default=3)
+    parser.add_argument("--traders", type=int, default=1000)
+    parser.add_argument("--holdings", type=int, default=10, help="symbols each trader holds")
+    parser.add_argument("--symbols", type=int, default=30, help="symbols of the universe that tick")
+    parser.add_argument("--ticks", type=int, default=5)
     parser.add_argument("--baseline-rev", default=None, help="git revision to compare with")
-    parser.add_argument("--postgres", action="store_true", help="use DATABASE_URL as given")
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL database")
+    parser.add_argument("--events", action="store_true", help="build and publish every event")
+    parser.add_argument("--profile", default=None, help="write today's ticks' cProfile here")
     options = parser.parse_args(argv)
     ensure_repo_on_path()
     os.chdir(REPO_ROOT)
-    if not options.postgres:
-        run_dir = new_run_dir("marks")
-        os.environ["DATABASE_URL"] = f"sqlite:///{run_dir / 'bench.sqlite3'}"
+    database_url, drop = _database(options)
+    os.environ["DATABASE_URL"] = database_url
     os.environ.pop("REDIS_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portfolio_stream.settings")
     os.environ["DJANGO_DEBUG"] = "1"
@@ -76,37 +228,57 @@ def main(argv: list[str]) -> None:
     import django
 
     django.setup()
-    migrate()
-    from tests.load.harness import seed_traders, stream_muted
-    from trading.models import Instrument
-    from trading.services import prices
+    try:
+        _bench(options)
+    finally:
+        drop()
 
-    symbols = list(SYMBOL_POOL[: options.symbols])
+
+def _bench(options: argparse.Namespace) -> None:
+    import django
+    from django.db import connection
+
+    from tests.load.harness import stream_muted
+    from trading.broker.simulated.market import UNIVERSE
+    from trading.models import Instrument
+    from trading.services import market as market_service
+    from trading.services.accounts import trading_day_today
+
+    migrate()
+    symbols = [row[0] for row in UNIVERSE[: options.symbols]]
+    Instrument.objects.exclude(symbol__in=symbols).update(tradable=False)
+    today = trading_day_today()
     seeded = time.perf_counter()
-    seed_traders(options.traders, symbols=symbols, name=f"m{os.getpid()}")
-    start = {
-        symbol: price or Decimal(100)
-        for symbol, price in Instrument.objects.filter(symbol__in=symbols).values_list(
-            "symbol", "price"
-        )
-    }
+    seed(options.traders, options.holdings, symbols, today)
+    prices = dict(Instrument.objects.filter(tradable=True).values_list("symbol", "price"))
+    feed = StepFeed({s: p for s, p in prices.items() if p is not None})
+    market = market_service.SimulatedMarket(feed)  # type: ignore[arg-type]
+    market.trading_day = today  # the day is rolled: no roll inside the timed ticks
     report: dict[str, Any] = {
         "traders": options.traders,
+        "holdings": options.holdings,
         "symbols": len(symbols),
         "ticks": options.ticks,
-        "database": django.db.connection.vendor,
+        "database": f"{connection.vendor} {django.VERSION[:2]}",
+        "events": options.events,
         "seed_seconds": round(time.perf_counter() - seeded, 1),
     }
-    with stream_muted():
-        report["bulk"] = _run(prices.price_apply, symbols, options.ticks, start)
+    profile = cProfile.Profile() if options.profile else None
+    with contextlib.nullcontext() if options.events else stream_muted():
+        report["today"] = run(market_service.market_tick, market, options.ticks, profile)
         if options.baseline_rev:
-            old = _baseline(options.baseline_rev)
-            moved = {s: p + Decimal(1) for s, p in start.items()}  # every price moves again
-            report["baseline"] = _run(old.price_apply, symbols, options.ticks, moved)
+            old_tick = _baseline_tick(options.baseline_rev)
+            report["baseline"] = run(old_tick, market, options.ticks, None)
             report["baseline_rev"] = options.baseline_rev
             report["speedup"] = round(
-                report["bulk"]["marks_per_s"] / report["baseline"]["marks_per_s"], 1
+                report["today"]["marks_per_s"] / report["baseline"]["marks_per_s"], 1
             )
+        if options.events:
+            from realtime.publisher import publisher
+
+            publisher.drain()
+    if profile is not None:
+        profile.dump_stats(options.profile)
     print(json.dumps(report, indent=1))
 
 

@@ -109,13 +109,13 @@ def test_a_trade_moves_the_position_and_its_pl(fake_alpaca, broker_host):
 def test_a_burst_of_trades_is_coalesced_to_the_latest_price(fake_alpaca, broker_host, monkeypatch):
     monkeypatch.setattr(market_data, "FLUSH_INTERVAL_SECONDS", 0.3)
     applied: list[Decimal] = []
-    real_price_apply = prices.price_apply
+    real_prices_apply = prices.prices_apply
 
-    def counting_price_apply(**kwargs):
-        applied.append(kwargs["price"])
-        return real_price_apply(**kwargs)
+    def counting_prices_apply(**kwargs):
+        applied.append(kwargs["prices"]["AAPL"][0])
+        return real_prices_apply(**kwargs)
 
-    monkeypatch.setattr(market_data, "price_apply", counting_price_apply)
+    monkeypatch.setattr(market_data, "prices_apply", counting_prices_apply)
     account = link_alpaca_account(fake_alpaca)
     hold(fake_alpaca, account, KEY_ID, "AAPL", "10")
     broker_host.start(trade_streams=False)

@@ -194,10 +194,10 @@ def test_roll_repeated_within_a_session_keeps_the_closes(holdings):
 def test_bulk_marks_assign_each_accounts_next_seqs_across_batches(
     holdings, other_account, received, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from trading.services import prices
+    from trading.services import price_marks
     from trading.services.orders import order_submit
 
-    monkeypatch.setattr(prices, "MARK_BATCH_ACCOUNTS", 1)  # every holder its own batch
+    monkeypatch.setattr(price_marks, "MARK_BATCH_ACCOUNTS", 1)  # every holder its own batch
     trade(other_account, "AAPL", "buy", "2")
     order_submit(  # an open order's hold stays out of buying power after the mark
         account=other_account, symbol="MSFT", side="buy", qty=D("1"), type="limit",

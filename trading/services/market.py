@@ -15,7 +15,7 @@ from trading.services.common import connections_recycle
 from trading.services.equity_history import EquityRecorder
 from trading.services.fills import trade_update_apply
 from trading.services.gateways import simulated_max_fill_qty
-from trading.services.prices import price_apply, trading_day_roll
+from trading.services.prices import prices_apply, trading_day_roll
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +48,12 @@ def market_tick(market: SimulatedMarket) -> int:
     )
     market.feed.rebase({s: p for s, p in stored.items() if p is not None})
     ticks = market.feed.next_ticks()
+    now = timezone.now()
+    # All of the tick's prices at once: an account holding ten moving symbols is locked,
+    # balanced, written and sent an account update once per tick, not ten times.
+    prices_apply(prices={tick.symbol: (tick.price, now) for tick in ticks})
     max_fill_qty = simulated_max_fill_qty()
     for tick in ticks:
-        now = timezone.now()
-        price_apply(symbol=tick.symbol, price=tick.price, at=now)
         match_symbol(tick.symbol, tick.price, trade_update_apply, max_fill_qty)
     return len(ticks)
 

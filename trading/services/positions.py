@@ -1,10 +1,9 @@
 """Position bookkeeping shared by fills, price moves and position sync."""
 
-from dataclasses import fields
 from decimal import Decimal
 
 from trading import signals
-from trading.domain import Holding, Marks, marks_for
+from trading.domain import Holding, marks_for
 from trading.enums import StreamChannel
 from trading.models import BrokerAccount, Instrument, Position
 from trading.services.common import CAUSE_TRADE, emit
@@ -12,10 +11,6 @@ from trading.services.common import CAUSE_TRADE, emit
 
 def _prev_close(symbol: str) -> Decimal | None:
     return Instrument.objects.filter(symbol=symbol).values_list("prev_close", flat=True).first()
-
-
-# What a price mark changes on a position: the price and every value derived from it.
-MARK_FIELDS = ["current_price", *(field.name for field in fields(Marks)), "updated_at"]
 
 
 def position_mark(position: Position, current_price: Decimal, prev_close: Decimal | None) -> None:

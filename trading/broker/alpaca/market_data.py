@@ -4,7 +4,7 @@ Alpaca allows one data connection per key (and 30 trade channels on the free IEX
 so one `StockDataStream` serves every user. It subscribes to the symbols held in Alpaca
 accounts, most-held first within the feed's limit, and follows holdings as they change.
 Trades are coalesced per symbol (the latest price wins) and applied every
-`FLUSH_INTERVAL_SECONDS` through `price_apply`, which marks positions and signals; the
+`FLUSH_INTERVAL_SECONDS` through `prices_apply`, which marks positions and signals; the
 publisher then coalesces position updates per user.
 """
 
@@ -26,7 +26,7 @@ from trading.enums import BrokerProvider
 from trading.metrics import MARKET_DATA, StreamConnectionState
 from trading.models import Position
 from trading.services.common import CAUSE_PRICE, connections_recycle
-from trading.services.prices import price_apply
+from trading.services.prices import prices_apply
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +58,14 @@ def held_symbols(limit: int | None) -> list[str]:
     return symbols
 
 
-def prices_apply(latest: dict[str, tuple[Decimal, datetime]]) -> None:
-    """In a pool thread: one price_apply per symbol that traded since the last flush."""
+def prices_flush(latest: dict[str, tuple[Decimal, datetime]]) -> None:
+    """In a pool thread: the latest price of every symbol that traded since the last flush,
+    applied together (each holder marked once for all of them)."""
     connections_recycle()
-    for symbol, (price, at) in latest.items():
-        try:
-            price_apply(symbol=symbol, price=price, at=at, provider=BrokerProvider.ALPACA)
-        except Exception:
-            logger.exception("market data: price of %s not applied", symbol)
+    try:
+        prices_apply(prices=latest, provider=BrokerProvider.ALPACA)
+    except Exception:
+        logger.exception("market data: prices of %s not applied", ", ".join(sorted(latest)))
 
 
 class AlpacaDataStream(StockDataStream):
@@ -226,7 +226,7 @@ class MarketDataHost:
         if not self._latest:
             return
         latest, self._latest = self._latest, {}
-        await asyncio.get_running_loop().run_in_executor(self._executor, prices_apply, latest)
+        await asyncio.get_running_loop().run_in_executor(self._executor, prices_flush, latest)
 
 
 async def _first(*awaitables: Any) -> None:
