@@ -125,7 +125,7 @@ def _server_env(options: argparse.Namespace) -> dict[str, object]:
     if options.no_debug:
         # As production runs, less HTTPS (the traders speak plain HTTP to 127.0.0.1).
         env.update(
-            DJANGO_DEBUG="0",
+            DJANGO_SETTINGS_MODULE="tests.load.settings_nodebug",
             DJANGO_HTTPS="0",
             DJANGO_SECRET_KEY=f"bench-{uuid.uuid4().hex}",
             DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
