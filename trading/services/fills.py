@@ -1,12 +1,14 @@
 """Trade updates from any broker: fills into positions and cash, statuses into orders."""
 
 import logging
+import threading
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from trading import signals
+from trading.broker.simulated.venue import venue_booking
 from trading.broker.types import TradeUpdate
 from trading.domain import (
     Holding,
@@ -207,36 +209,81 @@ def _apply_fill(
         )
 
 
+class _Held(threading.local):
+    """The account and order this thread's last trade update locked, and the venue
+    booking it was part of."""
+
+    def __init__(self) -> None:
+        self.booking: object | None = None
+        self.account: BrokerAccount | None = None
+        self.order: Order | None = None
+
+
+_HELD = _Held()
+
+
+def _held(account_id: int, client_order_id: str) -> tuple[BrokerAccount, Order] | None:
+    """The account and order as the previous update of this order left them, when both
+    belong to the venue booking still under way (its `new` and its fills, one transaction):
+    locked and read by that update and changed only by it since, so not read again."""
+    booking = venue_booking.get()
+    held = _HELD
+    if booking is None or held.booking is not booking:
+        return None
+    account, order = held.account, held.order
+    if account is None or order is None:
+        return None
+    if account.pk != account_id or order.client_order_id != client_order_id:
+        return None
+    return account, order
+
+
+def _hold(account: BrokerAccount, order: Order) -> None:
+    _HELD.booking, _HELD.account, _HELD.order = venue_booking.get(), account, order
+
+
 def trade_update_apply(account_id: int, update: TradeUpdate) -> bool:
     """Apply one broker event exactly once; returns False for duplicates and stale events."""
     # No savepoint when nested (the venue calls this inside its own transaction, twice
     # per order): an error here fails the caller's whole transaction, which no caller
     # survives anyway, and a savepoint is two more statements per event.
     with transaction.atomic(savepoint=False):
-        account = account_lock(account_id)
-        order = _order_for_update(account, update)
-        if update.event in FILL_EVENTS:
-            execution_id, qty, price = update.execution_id, update.qty, update.price
-            if not execution_id or qty is None or qty <= 0 or price is None or price <= 0:
-                logger.error("malformed %s event for order %s ignored", update.event, order.pk)
-                return False
-            if Fill.objects.filter(execution_id=execution_id).exists():
-                logger.info("duplicate execution %s ignored", execution_id)
-                return False
-            if order.filled_qty + qty > order.qty:
-                logger.error("execution %s overfills order %s; ignored", execution_id, order.pk)
-                return False
-            _apply_fill(account, order, update, execution_id, qty, price)
-            return True
-        if update.event not in STATUS_EVENTS:
-            logger.warning("unknown trade update event %r ignored", update.event)
+        held = _held(account_id, update.order.client_order_id)
+        if held is not None:
+            account, order = held
+        else:
+            account = account_lock(account_id)
+            order = _order_for_update(account, update)
+        applied = _apply(account, order, update)
+        if venue_booking.get() is not None:
+            _hold(account, order)
+    return applied
+
+
+def _apply(account: BrokerAccount, order: Order, update: TradeUpdate) -> bool:
+    """trade_update_apply under the account lock, with the event's order locked."""
+    if update.event in FILL_EVENTS:
+        execution_id, qty, price = update.execution_id, update.qty, update.price
+        if not execution_id or qty is None or qty <= 0 or price is None or price <= 0:
+            logger.error("malformed %s event for order %s ignored", update.event, order.pk)
             return False
-        learned_id = order.broker_order_id is None
-        if learned_id:
-            order.broker_order_id = update.order.broker_order_id
-        reason = update.reason or ("rejected by the broker" if update.event == "rejected" else "")
-        # An advance saves the whole order, the broker's id with it.
-        advanced = order_status_advance(account, order, update.event, reason=reason)
-        if learned_id and not advanced:
-            order.save(update_fields=["broker_order_id", "updated_at"])
-        return advanced
+        if Fill.objects.filter(execution_id=execution_id).exists():
+            logger.info("duplicate execution %s ignored", execution_id)
+            return False
+        if order.filled_qty + qty > order.qty:
+            logger.error("execution %s overfills order %s; ignored", execution_id, order.pk)
+            return False
+        _apply_fill(account, order, update, execution_id, qty, price)
+        return True
+    if update.event not in STATUS_EVENTS:
+        logger.warning("unknown trade update event %r ignored", update.event)
+        return False
+    learned_id = order.broker_order_id is None
+    if learned_id:
+        order.broker_order_id = update.order.broker_order_id
+    reason = update.reason or ("rejected by the broker" if update.event == "rejected" else "")
+    # An advance saves the whole order, the broker's id with it.
+    advanced = order_status_advance(account, order, update.event, reason=reason)
+    if learned_id and not advanced:
+        order.save(update_fields=["broker_order_id", "updated_at"])
+    return advanced

@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Iterable
+from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
 
@@ -27,6 +28,11 @@ from trading.domain import (
 from trading.enums import TERMINAL_ORDER_STATUSES, OrderSide, OrderStatus, OrderType
 from trading.models import Instrument, SimulatedOrder, SimulatedPosition
 from trading.money import ZERO, to_avg_price
+
+# Set while the venue hands one order's trade updates to the sink inside one transaction
+# (its `new`, then its fills): the sink may keep what the first update locked and read for
+# the next ones (trading.services.fills), as nothing else runs in between.
+venue_booking: ContextVar[object | None] = ContextVar("venue_booking", default=None)
 
 
 def to_broker_order(order: SimulatedOrder) -> BrokerOrder:
@@ -232,9 +238,13 @@ class SimulatedGateway:
             except IntegrityError:
                 raise BrokerRejected("client_order_id must be unique") from None
             accepted = to_broker_order(order)
-            self._sink(self._account_id, TradeUpdate("new", accepted, now))
-            # A marketable order meets the displayed liquidity at once.
-            match_orders([order], instrument.price, self._sink, self._max_fill_qty)
+            booking = venue_booking.set(object())
+            try:
+                self._sink(self._account_id, TradeUpdate("new", accepted, now))
+                # A marketable order meets the displayed liquidity at once.
+                match_orders([order], instrument.price, self._sink, self._max_fill_qty)
+            finally:
+                venue_booking.reset(booking)
         # The broker has the order; its answer is still on the wire.
         timeout = self._answer_timeout_seconds
         if timeout is not None and self._latency_seconds > timeout:
