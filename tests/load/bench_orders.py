@@ -9,6 +9,7 @@
     ... --profile var/bench/x.json      # py-spy (speedscope; .txt: collapsed) of the server
     ... --no-debug                      # the server with DEBUG off, as in production
     ... --worker-threads 4              # ORDER_WORKER_THREADS: worker loops (PostgreSQL)
+    ... --separate-worker               # run_order_worker in its own process (production)
 
 One `manage.py serve --no-market` process with its embedded order worker, on Redis
 (RedisPubSubChannelLayer, its own prefix) and a throwaway SQLite database under
@@ -94,6 +95,7 @@ def prepare(options: argparse.Namespace) -> dict[str, Any]:
         "database": connection.vendor,
         "server_debug": not options.no_debug,
         "worker_threads": options.worker_threads or 1,
+        "separate_worker": options.separate_worker,
         "traders": options.traders,
         "warmup": options.warmup,
         "concurrency": options.concurrency,
@@ -133,6 +135,23 @@ def _server_env(options: argparse.Namespace) -> dict[str, object]:
     if options.worker_threads:
         env["ORDER_WORKER_THREADS"] = options.worker_threads
     return env
+
+
+def _start_worker(processes: Any, options: argparse.Namespace) -> None:
+    """`run_order_worker` in a process of its own, as production runs it (not profiled)."""
+    from tests.processes import child_env
+
+    env = child_env(
+        REDIS_URL=options.redis_url,
+        SIMULATED_BROKER_LATENCY_SECONDS=0,
+        ALPACA_DATA_API_KEY="",
+        ALPACA_DATA_SECRET_KEY="",
+        **_server_env(options),
+    )
+    if not options.no_debug:
+        env["DJANGO_DEBUG"] = "1"
+    launcher = [sys.executable, "-m", "tests.integration.live_server", "--prefix", options.prefix]
+    processes.start("worker", [*launcher, "--", "run_order_worker"], env)
 
 
 def _profiler(options: argparse.Namespace, pid: int) -> subprocess.Popen[bytes] | None:
@@ -201,9 +220,11 @@ async def run(options: argparse.Namespace, report: dict[str, Any]) -> dict[str, 
             "serve",
             redis_url=options.redis_url,
             prefix=options.prefix,
-            worker=True,
+            worker=not options.separate_worker,
             env=_server_env(options),
         )
+        if options.separate_worker:
+            _start_worker(processes, options)
         report["setup"]["server_ready_s"] = round(server.wait_ready(), 2)
         pid = server.child.pid
         traders, sockets = await _open_traders(server, options.traders)
@@ -297,6 +318,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--p99-limit-ms", type=float, default=250.0)
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL db")
     parser.add_argument("--no-debug", action="store_true", help="the server with DEBUG off")
+    parser.add_argument(
+        "--separate-worker", action="store_true", help="run_order_worker in its own process"
+    )
     parser.add_argument("--worker-threads", type=int, help="ORDER_WORKER_THREADS (PostgreSQL)")
     parser.add_argument("--profile", help="py-spy the server while measuring, to this file")
     parser.add_argument("--profile-idle", action="store_true", help="py-spy --idle")
