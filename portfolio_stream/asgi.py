@@ -33,15 +33,20 @@ daphne_shim.install()
 class PublishOnServerLoop:
     """Binds the publisher to the server's event loop on the first connection it serves."""
 
+    # A plain __call__ returning the application's awaitable: no coroutine frame of its own
+    # for as long as a socket lives. The marker tells asgiref it is an ASGI 3 application.
+    _asgi_single_callable = True
+
     def __init__(self, app: Any) -> None:
         self.app = app
         self.bound = False
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+    def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
         if not self.bound:
+            # The server calls its application on its event loop.
             publisher.bind_loop(asyncio.get_running_loop())
             self.bound = True
-        return await self.app(scope, receive, send)
+        return self.app(scope, receive, send)
 
 
 # Every server process reports its socket statistics (the first caller names the role).

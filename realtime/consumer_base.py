@@ -102,8 +102,10 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
     async def _dispatch_until_disconnect(self, receive: Any) -> None:
         # One message is handled at a time, client frame or layer message, in arrival order.
         self._dispatching = asyncio.Lock()
-        self._inbox: deque[dict[str, Any]] = deque()
-        self._layer_inbox: deque[dict[str, Any]] = deque()
+        # Made when first needed: an empty deque is 760 bytes, and most sockets never
+        # queue a layer message (tests/load/bench_memory.py).
+        self._inbox: deque[dict[str, Any]] | None = None
+        self._layer_inbox: deque[dict[str, Any]] | None = None
         self._handler: asyncio.Future[None] | None = None
         self._layer_drain: asyncio.Future[None] | None = None
         self._ended_by: BaseException | None = None
@@ -125,6 +127,8 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
                 if message["type"] == DISCONNECT_MESSAGE_TYPE:
                     self.disconnect_code = message.get("code")
                     return
+                if self._inbox is None:
+                    self._inbox = deque()
                 self._inbox.append(message)
                 if self._handler is None:
                     # Client frames run as a task, so that a disconnect can cut them short.
@@ -179,6 +183,8 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
                     logger.exception("handling %s failed", message.get("type"))
                     self._handler_failed(error)
                 return
+        if self._layer_inbox is None:
+            self._layer_inbox = deque()
         self._layer_inbox.append(message)
         if self._layer_drain is None:
             self._layer_drain = self._watch(asyncio.ensure_future(self._drain_layer_inbox()))

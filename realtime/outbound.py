@@ -51,7 +51,8 @@ class Outbox:
         self.max_backlog_bytes = max_backlog_bytes
         self._backlog = backlog
         self._on_overflow = on_overflow
-        self._pending: deque[Outbound] = deque()
+        # Made when first needed: under daphne (send_now) nothing is ever queued.
+        self._pending: deque[Outbound] | None = None
         self._sender: asyncio.Task[None] | None = None
         self.halted = False
 
@@ -72,6 +73,8 @@ class Outbox:
             if self._send_now(item[0]):
                 self._sent(item)
             return
+        if self._pending is None:
+            self._pending = deque()
         if len(self._pending) >= self.max_messages and not force:
             self._halt(f"{len(self._pending)} frames queued")
             return
@@ -111,5 +114,6 @@ class Outbox:
         if self.halted:
             return
         self.halted = True
-        self._pending.clear()
+        if self._pending is not None:
+            self._pending.clear()
         self._on_overflow(why)
