@@ -60,26 +60,34 @@ def _git_source(rev: str, path: str) -> str:
     ).stdout
 
 
-def _module(rev: str, path: str, name: str, **overrides: Any) -> Any:
-    """`path` as it was at `rev`, as a module beside today's, some names replaced after."""
+def _module(rev: str, path: str, name: str, old: dict[str, Any] | None = None) -> Any:
+    """`path` as it was at `rev`, as a module beside today's; `old` maps module names it
+    imports to their versions of that revision (swapped in while it imports)."""
     module = types.ModuleType(name)
-    exec(compile(_git_source(rev, path), f"{rev}:{path}", "exec"), module.__dict__)  # noqa: S102
-    for attr, value in overrides.items():
-        setattr(module, attr, value)
+    saved = {dep: sys.modules.get(dep) for dep in old or {}}
+    sys.modules.update(old or {})
+    try:
+        exec(compile(_git_source(rev, path), f"{rev}:{path}", "exec"), module.__dict__)  # noqa: S102
+    finally:
+        for dep, previous in saved.items():
+            if previous is not None:
+                sys.modules[dep] = previous
     return module
 
 
 def _baseline_tick(rev: str) -> Callable[[Any], int]:
     """That revision's market_tick calling that revision's price marks."""
-    old_prices = _module(rev, "trading/services/prices.py", "baseline_prices")
-    old_market = _module(
+    positions = _module(rev, "trading/services/positions.py", "baseline_positions")
+    prices = _module(
         rev,
-        "trading/services/market.py",
-        "baseline_market",
-        price_apply=getattr(old_prices, "price_apply", None),
-        prices_apply=getattr(old_prices, "prices_apply", None),
+        "trading/services/prices.py",
+        "baseline_prices",
+        {"trading.services.positions": positions},
     )
-    return old_market.market_tick
+    market = _module(
+        rev, "trading/services/market.py", "baseline_market", {"trading.services.prices": prices}
+    )
+    return market.market_tick
 
 
 class StepFeed:

@@ -1,4 +1,4 @@
-"""Mark to market (price_apply) and the trading-day roll: position marks and day P&L."""
+"""Mark to market (price_apply, prices_apply) and the trading-day roll: marks, seqs, day P&L."""
 
 import uuid
 from collections.abc import Callable, Iterator
@@ -7,17 +7,26 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import DataError
 from django.dispatch import Signal
 from django.utils import timezone
 
+from realtime.events.factories import account_data, position_data
 from tests.factories import set_price
 from trading import signals
 from trading.broker.simulated.venue import SimulatedGateway
 from trading.broker.types import OrderRequest
 from trading.models import BrokerAccount, Instrument, Position
-from trading.services.accounts import trading_day_today
+from trading.selectors import portfolio_snapshot_get
+from trading.services.accounts import (
+    BALANCE_FIELDS,
+    account_books_read,
+    balances_apply,
+    trading_day_today,
+)
 from trading.services.fills import trade_update_apply
-from trading.services.prices import price_apply, trading_day_roll
+from trading.services.positions import position_mark
+from trading.services.prices import price_apply, prices_apply, trading_day_roll
 
 D = Decimal
 
@@ -218,3 +227,163 @@ def test_bulk_marks_assign_each_accounts_next_seqs_across_batches(
     other = after[other_account.pk]
     # cash 50000 - 400; 2 AAPL at 205; the limit buy holds 100.00
     assert (other.equity, other.buying_power) == (D("50010.00"), D("49500.00"))
+
+
+def tick(*prices: tuple[str, str]) -> dict[str, tuple[Decimal, Any]]:
+    now = timezone.now()
+    return {symbol: (D(price), now) for symbol, price in prices}
+
+
+def test_prices_apply_marks_each_account_once_for_all_its_symbols(
+    holdings, other_account, received, django_capture_on_commit_callbacks
+):
+    trade(other_account, "MSFT", "sell", "2")  # a short at 400
+    before = {a.pk: a for a in BrokerAccount.objects.all()}
+    with django_capture_on_commit_callbacks(execute=True):
+        marked = prices_apply(prices=tick(("AAPL", "210.00"), ("MSFT", "390.00")))
+    assert marked == 3  # two holdings of one account, one of the other
+
+    after = {a.pk: a for a in BrokerAccount.objects.all()}
+    mine = after[holdings.pk]
+    assert mine.positions_seq == before[holdings.pk].positions_seq + 2
+    assert mine.account_seq == before[holdings.pk].account_seq + 1
+    # cash 96000; 10 x 210 + 5 x 390
+    assert (mine.equity, mine.long_market_value) == (D("100050.00"), D("4050.00"))
+    other = after[other_account.pk]
+    assert other.positions_seq == before[other_account.pk].positions_seq + 1
+    # cash 50800; -2 x 390; bp 50800 - 780 x 2
+    assert (other.equity, other.short_market_value) == (D("50020.00"), D("-780.00"))
+    assert other.buying_power == D("49240.00")
+
+    # Per account, in seq order: each marked position, then one account update.
+    sent = [
+        (kw["account_id"], signal, kw["seq"], kw["cause"], kw.get("position"))
+        for signal, kw in received
+    ]
+    assert [(a, s, q) for a, s, q, _, _ in sent] == [
+        (holdings.pk, signals.position_changed, mine.positions_seq - 1),
+        (holdings.pk, signals.position_changed, mine.positions_seq),
+        (holdings.pk, signals.account_changed, mine.account_seq),
+        (other_account.pk, signals.position_changed, other.positions_seq),
+        (other_account.pk, signals.account_changed, other.account_seq),
+    ]
+    assert {cause for *_, cause, _ in sent} == {"price"}
+    assert [p.symbol for *_, p in sent if p is not None] == ["AAPL", "MSFT", "MSFT"]
+
+
+def test_prices_apply_skips_an_unmoved_symbol_but_counts_its_value(
+    holdings, received, django_capture_on_commit_callbacks
+):
+    before = BrokerAccount.objects.get(pk=holdings.pk)
+    aapl = position(holdings, "AAPL")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert prices_apply(prices=tick(("AAPL", "200.00"), ("MSFT", "401.00"))) == 1
+    account = BrokerAccount.objects.get(pk=holdings.pk)
+    assert account.positions_seq == before.positions_seq + 1
+    assert account.long_market_value == D("4005.00")  # 2000 unmoved + 2005
+    assert [kw["position"].symbol for s, kw in received if "position" in kw] == ["MSFT"]
+    assert position(holdings, "AAPL").updated_at == aapl.updated_at  # not written
+
+
+def test_prices_apply_records_each_symbols_price_and_time(account):
+    at_aapl = timezone.now() - timedelta(seconds=3)
+    at_msft = timezone.now() - timedelta(seconds=1)
+    prices_apply(prices={"AAPL": (D("201.5"), at_aapl), "MSFT": (D("402.25"), at_msft)})
+    stored = {i.symbol: i for i in Instrument.objects.filter(symbol__in=["AAPL", "MSFT"])}
+    assert (stored["AAPL"].price, stored["AAPL"].price_updated_at) == (D("201.5"), at_aapl)
+    assert (stored["MSFT"].price, stored["MSFT"].price_updated_at) == (D("402.25"), at_msft)
+
+
+def test_marked_rows_are_exactly_the_computed_marks(account):
+    """Odd quantities and prices: the rows read back (SQLite's doubles, PostgreSQL's
+    numerics) equal the Decimal marks and balances the service computed."""
+    set_price("AAPL", "187.1234", prev_close="190.0101")
+    set_price("MSFT", "411.9876")
+    trade(account, "AAPL", "buy", "13.123457")
+    trade(account, "MSFT", "sell", "7.654321")
+    held = {p.symbol: p for p in Position.objects.filter(account=account)}
+    prices_apply(prices=tick(("AAPL", "191.0007"), ("MSFT", "399.4321")))
+    for symbol, price in (("AAPL", D("191.0007")), ("MSFT", D("399.4321"))):
+        expected = Position.objects.get(pk=held[symbol].pk)
+        prev_close = Instrument.objects.get(symbol=symbol).prev_close
+        position_mark(expected, price, prev_close)  # on the row as read back
+        row = Position.objects.filter(pk=held[symbol].pk).values().get()
+        for field, value in row.items():
+            if field != "updated_at":
+                assert value == getattr(expected, field), (symbol, field)
+    account.refresh_from_db()
+    books = account_books_read(account)
+    expected_account = BrokerAccount.objects.get(pk=account.pk)
+    balances_apply(expected_account, *books)
+    for field in BALANCE_FIELDS:
+        assert getattr(account, field) == getattr(expected_account, field), field
+
+
+def test_a_mark_that_does_not_fit_its_column_writes_nothing(account, received):
+    big = Position(account=account, symbol="AAPL", qty=D("2000000"), avg_entry_price=D("1"))
+    big.lastday_price = D("1")
+    position_mark(big, D("1"), None)
+    big.save()
+    before = BrokerAccount.objects.get(pk=account.pk)
+    with pytest.raises(DataError, match="market_value"):
+        prices_apply(prices=tick(("AAPL", "9000000.00")))  # 1.8 x 10^13: past the column
+    assert Position.objects.get(pk=big.pk).current_price == D("1")
+    assert BrokerAccount.objects.get(pk=account.pk).positions_seq == before.positions_seq
+    assert received == []
+
+
+def test_rest_and_snapshot_agree_with_the_events_after_a_tick(
+    holdings, api_client, received, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        prices_apply(prices=tick(("AAPL", "203.37"), ("MSFT", "397.11")))
+    events = {
+        kw["position"].symbol: position_data(kw["position"]).model_dump(mode="json")
+        for signal, kw in received
+        if signal is signals.position_changed
+    }
+    rest = {p["symbol"]: p for p in api_client.get("/api/positions/").json()}
+    assert rest == events
+    [account_event] = [kw for signal, kw in received if signal is signals.account_changed]
+    shown = api_client.get("/api/account/").json()
+    data = account_data(account_event["account"]).model_dump(mode="json")
+    assert {k: shown[k] for k in data if k in shown} == {
+        k: v for k, v in data.items() if k in shown
+    }
+    snapshot = portfolio_snapshot_get(account_id=holdings.pk)
+    last = {
+        signal: max(kw["seq"] for s, kw in received if s is signal)
+        for signal in (signals.position_changed, signals.account_changed)
+    }
+    assert snapshot.seq["positions"] == last[signals.position_changed]
+    assert snapshot.seq["account"] == last[signals.account_changed]
+
+
+def test_market_tick_applies_the_ticks_prices_together(holdings, received, monkeypatch):
+    from trading.broker.simulated.market import PriceTick
+    from trading.services import market as market_service
+
+    calls: list[dict[str, Any]] = []
+    real = prices_apply
+
+    def spy(**kwargs: Any) -> int:
+        calls.append(kwargs["prices"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(market_service, "prices_apply", spy)
+
+    class Feed:
+        prices: dict[str, Decimal] = {}
+
+        def rebase(self, prices: dict[str, Decimal]) -> None:
+            pass
+
+        def next_ticks(self) -> list[PriceTick]:
+            return [PriceTick("AAPL", D("205.00")), PriceTick("MSFT", D("405.00"))]
+
+    market = market_service.SimulatedMarket(Feed())  # type: ignore[arg-type]
+    market.trading_day = trading_day_today()
+    before = BrokerAccount.objects.get(pk=holdings.pk).account_seq
+    assert market_service.market_tick(market) == 2
+    assert [sorted(c) for c in calls] == [["AAPL", "MSFT"]]
+    assert BrokerAccount.objects.get(pk=holdings.pk).account_seq == before + 1

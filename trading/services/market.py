@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from trading.broker.simulated.market import RandomWalkFeed
 from trading.broker.simulated.venue import match_symbol
-from trading.models import Instrument
+from trading.enums import TERMINAL_ORDER_STATUSES
+from trading.models import Instrument, SimulatedOrder
 from trading.services.accounts import trading_day_today
 from trading.services.common import connections_recycle
 from trading.services.equity_history import EquityRecorder
@@ -52,9 +53,18 @@ def market_tick(market: SimulatedMarket) -> int:
     # All of the tick's prices at once: an account holding ten moving symbols is locked,
     # balanced, written and sent an account update once per tick, not ten times.
     prices_apply(prices={tick.symbol: (tick.price, now) for tick in ticks})
+    # Only symbols with orders resting at the venue: a locking transaction for each of 30
+    # symbols found nothing most ticks. An order placed after this read waits one tick.
+    resting = set(
+        SimulatedOrder.objects.filter(symbol__in=[tick.symbol for tick in ticks])
+        .exclude(status__in=TERMINAL_ORDER_STATUSES)
+        .values_list("symbol", flat=True)
+        .distinct()
+    )
     max_fill_qty = simulated_max_fill_qty()
     for tick in ticks:
-        match_symbol(tick.symbol, tick.price, trade_update_apply, max_fill_qty)
+        if tick.symbol in resting:
+            match_symbol(tick.symbol, tick.price, trade_update_apply, max_fill_qty)
     return len(ticks)
 
 
