@@ -72,12 +72,13 @@ logger = logging.getLogger(__name__)
 RESTART_CLOSE_REASON = "server restarting; reconnect"
 
 
-def _session_and_account(user: Any, session: Any) -> tuple[SocketSession, bool, int | None]:
-    """Blocking, one trip to the database thread: the socket's session, whether it still
-    holds, and the user's brokerage account."""
+def _admission(user: Any, session: Any) -> tuple[bool, SocketSession, bool, int | None]:
+    """Blocking, one trip to the database thread: whether the rollout includes the user,
+    the socket's session, whether it still holds, and the user's brokerage account."""
+    enabled = realtime_enabled_for(user)
     socket_session = read_socket_session(user, session)
     valid = session_still_valid(socket_session)
-    return socket_session, valid, account_id_for_user(user.pk)
+    return enabled, socket_session, valid, account_id_for_user(user.pk)
 
 
 class PortfolioConsumer(ResilientWebsocketConsumer):
@@ -138,24 +139,28 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
         if draining.is_draining():
             await self._close_for_restart()
             return
-        if not await database_sync_to_async(realtime_enabled_for)(user):
-            await self._close_feature_disabled()
-            return
         try:
             if self.layer_unavailable:
                 raise ConnectionError("no channel-layer channel for this socket")
             await self.join(control_group(self.user_id))
         except Exception as error:
             logger.warning("channel layer unavailable at connect: %r", error)
+            if not await database_sync_to_async(realtime_enabled_for)(user):
+                await self._close_feature_disabled()  # not worth retrying: poll instead
+                return
             await self._close_with_error(
                 CloseCode.TRY_AGAIN_LATER, "unavailable", "Live updates are unavailable; retrying."
             )
             return
-        # Read after joining the control group: a session that ended before is caught here,
-        # a later end arrives as a control message.
-        self.session, valid, self.account_id = await database_sync_to_async(_session_and_account)(
+        # One trip to the database thread (a reconnect storm queues thousands), after joining
+        # the control group: a session that ended before is caught here, a later end
+        # arrives as a control message.
+        enabled, self.session, valid, self.account_id = await database_sync_to_async(_admission)(
             user, self.scope.get("session")
         )
+        if not enabled:
+            await self._close_feature_disabled()
+            return
         if not valid:
             await self._close_with_error(CloseCode.LOGGED_OUT, "logged_out", "You were logged out.")
             return
