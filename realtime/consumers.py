@@ -55,11 +55,11 @@ from realtime.rollout_watch import rollout_watcher
 from realtime.sequencing import Frame
 from realtime.session_auth import (
     SocketSession,
-    authenticated_user,
     ends_session,
     read_socket_session,
     session_still_valid,
 )
+from realtime.session_scope import user_of_session
 from realtime.snapshots import account_id_for_user
 from realtime.socket_tasks import SocketTasks
 from realtime.subscriptions import Subscriptions
@@ -110,7 +110,7 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
     # --- Lifetime ------------------------------------------------------------------------------
 
     async def connect(self) -> None:
-        user = authenticated_user(self.scope)
+        user = await database_sync_to_async(user_of_session)(self.scope.get("session"))
         if user is None:
             await self.close()  # before accept: the handshake fails with HTTP 403
             return

@@ -1,6 +1,6 @@
 """Who a socket belongs to, and which control messages end its session.
 
-A socket is authenticated once, at the handshake (channels' AuthMiddleware reads the
+A socket is authenticated once, at the handshake (realtime.session_scope reads the
 session cookie). The session can end later, in any request or process: a logout, the
 session deleted or flushed (a login in the same browser cycles its key), the password
 changed (Django keeps only the session that changed it, under a new key and auth hash; no
@@ -28,11 +28,6 @@ class SocketSession:
     session_key: str | None
     # A digest of the session's auth hash (HASH_SESSION_KEY), None if it has none.
     auth_hash: str | None
-
-
-def authenticated_user(scope: Mapping[str, Any]) -> Any | None:
-    user = scope.get("user")
-    return user if user is not None and user.is_authenticated else None
 
 
 def read_socket_session(user: Any, session: Any) -> SocketSession:
