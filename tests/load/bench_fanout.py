@@ -2,13 +2,20 @@
 
     .venv/bin/python -m tests.load.bench_fanout --sockets 1000 --rates 1000,3000,5000 --seconds 10
 
-Three servers, each in its own process, all on the same Redis (each run its own prefix):
+Four servers, each in its own process, all on the same Redis (each run its own prefix):
 
 - `websockets`: a bare `websockets` server, SUBSCRIBE per user (tests/load/fanout_peers.py);
 - `socketio`: python-socketio's AsyncServer + AsyncRedisManager under uvicorn, a room per user;
 - `product`: `manage.py serve --no-market --no-worker` (daphne, the Redis PubSub layer) on a
   throwaway SQLite database under var/bench/ with N seeded users and their sessions; each
-  socket subscribes to "orders".
+  socket subscribes to "orders";
+- `product-uvicorn`: the same ASGI application, settings, environment and database under
+  uvicorn, configured as the socketio peer's (tests/load/fanout_peers.py). Its channel-layer
+  prefix is its own (the run's prefix + "uv"): on a shared one every product event would be
+  fanned out by both product servers, each in the other's window. Its database is a copy of
+  the seeded one: on a shared one each product's publisher would move the orders' seqs on
+  under the other's sockets, whose next event then shows a gap and is held for the reorder
+  wait (0.5 s) before the resync.
 
 For each server the same load generator (tests/load/fanout_clients.py, `--client-processes`
 processes of asyncio + `websockets` client) opens one socket per user. Then, rate by rate,
@@ -37,6 +44,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import threading
 import time
 from typing import Any
@@ -50,7 +58,7 @@ from tests.load.fanout_report import (
     sustained,
 )
 
-KINDS = ("websockets", "socketio", "product")
+KINDS = ("websockets", "socketio", "product", "product-uvicorn")
 SETTLE_SECONDS = 2.0
 
 
@@ -84,6 +92,16 @@ def prepare(options: argparse.Namespace) -> dict[str, Any]:
     event = create_order_update_event(order, seq=1, ts=timezone.now())
     options.template = run_dir / "event.json"
     options.template.write_text(json.dumps(event.model_dump(mode="json")))
+    options.dbs = {kind: options.db for kind in options.kinds}
+    if "product-uvicorn" in options.kinds:
+        from django.db import connection
+
+        connection.close()
+        options.dbs["product-uvicorn"] = run_dir / "bench-uvicorn.sqlite3"
+        source, copy = sqlite3.connect(options.db), sqlite3.connect(options.dbs["product-uvicorn"])
+        source.backup(copy)
+        source.close()
+        copy.close()
     return setup
 
 
@@ -102,29 +120,50 @@ def wait_port(port: int, child: Any, timeout: float = 60.0) -> None:
 
 def start_servers(options: argparse.Namespace, processes: Any) -> dict[str, dict[str, Any]]:
     """Every server of `options.kinds`, listening: {kind: {pid, url}}."""
-    from tests.integration.live_server import free_port, start_server
+    from tests.integration.live_server import LiveServer, free_port, start_server
     from tests.processes import child_env
 
     servers: dict[str, dict[str, Any]] = {}
     for kind in options.kinds:
+        prefix = server_prefix(options, kind)
         if kind == "product":
             server = start_server(
-                processes,
-                "product",
-                redis_url=options.redis_url,
-                prefix=options.prefix,
-                worker=False,
+                processes, "product", redis_url=options.redis_url, prefix=prefix, worker=False
             )
             server.wait_ready()
-            servers[kind] = {"pid": server.child.pid, "url": server.ws_url}
+            servers[kind] = {"pid": server.child.pid, "url": server.ws_url, "prefix": prefix}
             continue
         port = free_port()
         args = [sys.executable, "-m", "tests.load.fanout_peers", kind, f"--port={port}"]
-        args += [f"--redis-url={options.redis_url}", f"--prefix={options.prefix}"]
+        args += [f"--redis-url={options.redis_url}", f"--prefix={prefix}"]
+        if kind == "product-uvicorn":
+            # The environment start_server gives the daphne product server, on its own
+            # copy of the database.
+            database_url = child_env()["DATABASE_URL"]
+            assert str(options.db.resolve()) in database_url, database_url
+            env = child_env(
+                DATABASE_URL=database_url.replace(
+                    str(options.db.resolve()), str(options.dbs[kind].resolve())
+                ),
+                REDIS_URL=options.redis_url,
+                SIMULATED_BROKER_LATENCY_SECONDS=0,
+                DJANGO_DEBUG="1",
+                ALPACA_DATA_API_KEY="",
+                ALPACA_DATA_SECRET_KEY="",
+            )
+            server = LiveServer(processes.start(kind, args, env), port)
+            server.wait_ready()
+            servers[kind] = {"pid": server.child.pid, "url": server.ws_url, "prefix": prefix}
+            continue
         child = processes.start(kind, args, child_env())
         wait_port(port, child)
-        servers[kind] = {"pid": child.pid, "url": f"ws://127.0.0.1:{port}"}
+        servers[kind] = {"pid": child.pid, "url": f"ws://127.0.0.1:{port}", "prefix": prefix}
     return servers
+
+
+def server_prefix(options: argparse.Namespace, kind: str) -> str:
+    """The Redis prefix of `kind`'s server and publisher: one per product server."""
+    return options.prefix + "uv" if kind == "product-uvicorn" else options.prefix
 
 
 def open_clients(
@@ -175,8 +214,9 @@ class Sampling:
         ours = sum(pct.values()) + driver["driver_cpu_pct_of_one_core"]
         return {
             "server_cpu_pct": pct.get(f"{kind}-server"),
+            # "clients-product-" is also the start of "clients-product-uvicorn-0".
             "clients_cpu_pct": round(
-                sum(v for k, v in pct.items() if k.startswith(f"clients-{kind}-")), 1
+                sum(v for k, v in pct.items() if k.rpartition("-")[0] == f"clients-{kind}"), 1
             ),
             # Everything else on the machine: the other servers' idle sockets, neighbours.
             "others_cores_busy": round(
@@ -190,14 +230,18 @@ class Sampling:
 
 
 def run_phase(
-    options: argparse.Namespace, kind: str, rate: float, server_pid: int, sampling: Sampling
+    options: argparse.Namespace,
+    kind: str,
+    rate: float,
+    server: dict[str, Any],
+    sampling: Sampling,
 ) -> dict[str, Any]:
     """One driver process at `rate` on server `kind`, then a drain; CPU while it published."""
     out = options.run_dir / f"driver-{kind}-{rate:g}.json"
     args = ["-m", "tests.load.fanout_driver", f"--kind={kind}", f"--rate={rate}"]
     args += [f"--seconds={options.seconds}", f"--users={options.users_file}"]
     args += [f"--template={options.template}", f"--redis-url={options.redis_url}"]
-    args += [f"--prefix={options.prefix}", f"--db={options.db}", f"--out={out}"]
+    args += [f"--prefix={server['prefix']}", f"--db={options.dbs[kind]}", f"--out={out}"]
     driver = harness.run_python(args, options.run_dir / f"driver-{kind}-{rate:g}.log")
     code = driver.wait(timeout=options.seconds + 180)
     if code != 0:
@@ -212,7 +256,7 @@ def run_phase(
         **sampling.window(kind, driven),
         "driver_cpu_pct": driven["driver_cpu_pct_of_one_core"],
         "loadavg": harness.loadavg(),
-        "server_rss_kib": harness.process_rss_kib(server_pid),
+        "server_rss_kib": harness.process_rss_kib(server["pid"]),
     }
 
 
@@ -247,7 +291,7 @@ def orchestrate(options: argparse.Namespace, report: dict[str, Any]) -> None:
             # land on the same server.
             turn = number % len(options.kinds)
             for kind in options.kinds[turn:] + options.kinds[:turn]:
-                phase = run_phase(options, kind, rate, servers[kind]["pid"], sampling)
+                phase = run_phase(options, kind, rate, servers[kind], sampling)
                 phase["round"] = round_
                 servers[kind]["phases"].append(phase)
                 print(f"{kind} at {rate:g}/s: {json.dumps(phase['driver'])}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """The load generator of bench_fanout: N sockets on one server, timing every event received.
 
-    python -m tests.load.fanout_clients --kind product|socketio|websockets --url URL \
+    python -m tests.load.fanout_clients --kind product|product-uvicorn|socketio|websockets \
+        --url URL \
         --users users.json --first 0 --count 1000 --ready R --out O
 
 One asyncio process with the `websockets` client, the same code for every server; only
@@ -25,7 +26,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-KINDS = ("product", "socketio", "websockets")
+KINDS = ("product", "product-uvicorn", "socketio", "websockets")
 OPEN_TIMEOUT_SECONDS = 120.0
 
 
@@ -128,8 +129,18 @@ async def bare_read(ws: ClientConnection, recorder: Recorder) -> None:
             recorder.count(recorder.unexpected, str(frame.get("type")))
 
 
-OPENERS = {"product": product_socket, "socketio": socketio_socket, "websockets": bare_socket}
-READERS = {"product": product_read, "socketio": socketio_read, "websockets": bare_read}
+OPENERS = {
+    "product": product_socket,
+    "product-uvicorn": product_socket,  # the same application, another server
+    "socketio": socketio_socket,
+    "websockets": bare_socket,
+}
+READERS = {
+    "product": product_read,
+    "product-uvicorn": product_read,
+    "socketio": socketio_read,
+    "websockets": bare_read,
+}
 
 
 async def run(options: argparse.Namespace, users: list[dict[str, Any]]) -> None:

@@ -1,7 +1,7 @@
 """The publisher process of bench_fanout: order_update events round robin over users at a rate.
 
-    python -m tests.load.fanout_driver --kind product|socketio|websockets --rate R \
-        --seconds S --users users.json --template event.json --redis-url U --prefix X \
+    python -m tests.load.fanout_driver --kind product|product-uvicorn|socketio|websockets \
+        --rate R --seconds S --users users.json --template event.json --redis-url U --prefix X \
         [--db bench.sqlite3] --out O
 
 Every kind has the same shape: one asyncio loop paces the events (each stamped with the
@@ -12,6 +12,7 @@ which publishes it to Redis as its stack does:
   unbatched), the event built by `create_order_update_event` from the user's order with
   the seq continuing the database's (stored back at the end, so the next run's events
   follow on without a gap); the publisher's own sender does the group_send.
+  `product-uvicorn` is the same publisher (on that server's prefix).
 - `socketio`: `AsyncRedisManager(write_only=True).emit("order_update", event, room=...)`.
 - `websockets`: PUBLISH of the event's JSON text on the user's channel.
 
@@ -31,7 +32,8 @@ from typing import Any
 from tests.load import harness
 from tests.load.fanout_peers import socketio_channel, socketio_room, user_channel
 
-KINDS = ("product", "socketio", "websockets")
+KINDS = ("product", "product-uvicorn", "socketio", "websockets")
+PRODUCT_KINDS = ("product", "product-uvicorn")
 DRAIN_POLL_SECONDS = 0.01
 
 
@@ -210,7 +212,7 @@ def main() -> None:
     options = parser.parse_args()
     users = [u["user_id"] for u in json.loads(Path(options.users).read_text())]
     # The ORM is synchronous: the product's rows are read before the loop starts.
-    product = ProductSink(options, users) if options.kind == "product" else None
+    product = ProductSink(options, users) if options.kind in PRODUCT_KINDS else None
     template = json.loads(Path(options.template).read_text())
     result = asyncio.run(drive(options, users, template, product))
     Path(options.out).write_text(json.dumps(result, indent=2))

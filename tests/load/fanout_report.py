@@ -11,6 +11,7 @@ LABELS = {
     "websockets": "bare websockets",
     "socketio": "python-socketio",
     "product": "product (daphne)",
+    "product-uvicorn": "product (uvicorn)",
 }
 
 
@@ -107,8 +108,9 @@ def markdown(report: dict[str, Any]) -> str:
         "| server | RSS idle before sockets MiB | RSS with sockets, idle MiB | KiB/socket "
         "| RSS at end MiB | server CPU % of a core at each rate | server CPU µs per event "
         "| driver published/s at each rate | client CPU % at each rate "
-        "| others' cores busy at each rate | sustained events/s at p99 < 200 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| others' cores busy at each rate | sustained events/s at p99 < 200 ms "
+        "| all sockets open in s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for kind in kinds:
         server = servers[kind]
@@ -126,10 +128,44 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {per_rate('server_cpu_pct')} | {cost_per_event(phases)} "
             f"| {per_rate('published_per_s')} "
             f"| {per_rate('clients_cpu_pct')} | {per_rate('others_cores_busy')} "
-            f"| {f'{best:,.0f}' if best else 'none'} |"
+            f"| {f'{best:,.0f}' if best else 'none'} | {server['clients']['connect_s']} |"
         )
-    lines += ["", targets(report)]
+    if report.get("rounds", 1) > 1:
+        lines += ["", *round_by_round(report)]
+    machine = report.get("machine", {})
+    lines += [
+        "",
+        f"load average at start {machine.get('loadavg_at_start')}, "
+        f"at end {machine.get('loadavg_at_end')} ({machine.get('cpus')} cpus)",
+        "",
+        targets(report),
+    ]
     return "\n".join(lines)
+
+
+def round_by_round(report: dict[str, Any]) -> list[str]:
+    """Every round's p99 ms, with the other processes' cores busy in its window."""
+    kinds = report["kinds"]
+    lines = [
+        "p99 ms round by round (others' cores busy in that window; server CPU µs per event):",
+        "",
+        "| offered events/s | " + " | ".join(LABELS[k] for k in kinds) + " |",
+        "|---|" + "---|" * len(kinds),
+    ]
+    for rate in report["rates"]:
+        cells = []
+        for kind in kinds:
+            phases = report["servers"][kind].get("all_rounds", [])
+            cells.append(
+                " / ".join(
+                    f"{p['latency_ms'].get('p99')} ({p['others_cores_busy']}; "
+                    f"{cost_per_event([p])})"
+                    for p in phases
+                    if p["offered_per_s"] == rate
+                )
+            )
+        lines.append(f"| {rate:,.0f} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def cost_per_event(phases: list[dict[str, Any]]) -> str:

@@ -1,8 +1,9 @@
-"""The fan-out benchmark's CI version: it runs all three servers and reports, not a speed.
+"""The fan-out benchmark's CI version: it runs all four servers and reports, not a speed.
 
 `python -m tests.load.bench_fanout` with 20 sockets, one rate and 2 s per server (the full
 run and its numbers: docs/benchmarks.md, "Fan-out side by side"). It keeps the benchmark,
-its peers (bare websockets, python-socketio) and its load generator from rotting.
+its peers (bare websockets, python-socketio), the product under uvicorn and its load
+generator from rotting.
 """
 
 import json
@@ -37,7 +38,7 @@ def test_bench_fanout_runs_every_server_and_reports(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     print(result.stdout)
 
-    assert set(report["servers"]) == {"websockets", "socketio", "product"}
+    assert set(report["servers"]) == {"websockets", "socketio", "product", "product-uvicorn"}
     for kind, server in report["servers"].items():
         assert server["clients"]["sockets"] == SOCKETS, (kind, server["clients"])
         assert server["clients"]["closed_while_measuring"] == {}, (kind, server["clients"])
@@ -50,5 +51,6 @@ def test_bench_fanout_runs_every_server_and_reports(tmp_path: Path) -> None:
         assert phase["latency_ms"]["p99"] >= 0, (kind, phase)
         assert phase["server_cpu_pct"] is not None, (kind, phase)
     table = result.stdout
-    for label in ("bare websockets", "python-socketio", "product (daphne)", "targets:"):
+    labels = ("bare websockets", "python-socketio", "product (daphne)", "product (uvicorn)")
+    for label in (*labels, "targets:"):
         assert label in table, table
