@@ -80,7 +80,7 @@ def holder_ids(prices: Mapping[str, Decimal], provider: str) -> list[int]:
 
 
 def instrument_prices_set(prices: Mapping[str, tuple[Decimal, datetime]]) -> None:
-    """Record each symbol's latest trade price and its time, in one statement."""
+    """Record each symbol's latest trade price and its time, in one write."""
     rows = [(price, at, symbol) for symbol, (price, at) in prices.items()]
     _rows_write(Instrument, ("price", "price_updated_at"), rows, key="symbol")
 
@@ -230,7 +230,8 @@ def _rows_write(
     *,
     key: str = "id",
 ) -> None:
-    """UPDATE `fields` of each row (values, then the key) as one executemany.
+    """UPDATE `fields` of each row (values, then the key): one statement on PostgreSQL, one
+    executemany on SQLite.
 
     Like services.bulk.rows_update, but the column checks run once per column and batch
     instead of once per value (at 10,000 marks a tick, field by field preparation of the
