@@ -14,6 +14,8 @@ import asyncio
 import atexit
 import logging
 import threading
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -46,6 +48,11 @@ class Publisher:
         self._buffers: dict[tuple[int, str], CoalescingBuffer] = {}
         # When each (user, channel) last sent: coalescing is a throttle, not a delay.
         self._last_sent: dict[tuple[int, str], float] = {}
+        # Calls handed over by other threads, in order. One loop wake-up takes all that
+        # came meanwhile: call_soon_threadsafe per event wrote to the loop's self-pipe
+        # every time, and a price tick hands over thousands of events.
+        self._handoff: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
+        self._wake_pending = False
 
     # --- Loop plumbing -----------------------------------------------------------------------
 
@@ -58,6 +65,9 @@ class Publisher:
         loop.call_soon_threadsafe(self._start_sender)
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            return loop  # the common case, without the lock (a tick hands over thousands)
         with self._lock:
             if self._loop is not None and not self._loop.is_closed():
                 return self._loop
@@ -118,12 +128,20 @@ class Publisher:
 
     def publish(self, user_id: int, event: ChannelEvent, *, coalesce: bool = False) -> None:
         """Send `event` to the user's channel group; `coalesce` only for latest-value events."""
-        self._ensure_loop().call_soon_threadsafe(self._accept, user_id, event, coalesce)
+        self._hand_over(self._accept, user_id, event, coalesce)
 
     def publish_control(self, user_id: int, payload: dict[str, Any]) -> None:
         """Tell every socket of a user something (a revoked session: logout, deactivation)."""
         message = {"type": CONTROL_MESSAGE_TYPE, **payload}
-        self._ensure_loop().call_soon_threadsafe(self._enqueue, control_group(user_id), message)
+        self._hand_over(self._enqueue, control_group(user_id), message)
+
+    def _hand_over(self, call: Callable[..., None], *args: Any) -> None:
+        loop = self._ensure_loop()
+        self._handoff.append((call, args))  # deque.append is atomic
+        if not self._wake_pending:
+            # Two threads may both get here: the second wake-up finds nothing to do.
+            self._wake_pending = True
+            loop.call_soon_threadsafe(self._take_handoff)
 
     def flush(self) -> None:
         """Send every coalesced event now (used at shutdown and in tests)."""
@@ -147,6 +165,16 @@ class Publisher:
         done.wait(timeout=5)
 
     # --- On the loop ----------------------------------------------------------------------------
+
+    def _take_handoff(self) -> None:
+        # Cleared before taking: a call handed over from now on wakes the loop again.
+        self._wake_pending = False
+        while self._handoff:
+            call, args = self._handoff.popleft()
+            try:
+                call(*args)
+            except Exception:
+                logger.exception("publishing failed; the gap will trigger a resync")
 
     def _enqueue(self, group: str, message: dict[str, Any]) -> None:
         self._start_sender().put_nowait((group, message))
