@@ -1,7 +1,7 @@
 """PortfolioConsumer: the /ws/portfolio socket. Adapts; decides nothing about trading.
 
 Each concern lives in its own module; this class wires them to one socket:
-- auth and session revocation: realtime.session_auth
+- auth and session revocation: realtime.session_scope (the cookie), realtime.session_auth
 - the rollout flag: rollout.gate at connect, realtime.rollout_watch afterwards
 - subscribe + snapshot: realtime.subscriptions
 - reordering by seq: realtime.reordering
