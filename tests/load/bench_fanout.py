@@ -359,11 +359,7 @@ def main(argv: list[str]) -> None:
     report["run_dir"] = str(options.run_dir)
     orchestrate(options, report)
     report["machine"]["loadavg_at_end"] = harness.loadavg()
-    text = json.dumps(report, indent=2)
-    target = Path(options.out) if options.out else options.run_dir / "report.json"
-    target.write_text(text)
-    print(markdown(report))
-    print(f"report: {target}", file=sys.stderr)
+    harness.report_publish(report, options.out, markdown(report))
 
 
 if __name__ == "__main__":

@@ -329,12 +329,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", help="write the JSON report here too")
     options = parser.parse_args(argv)
     report = asyncio.run(run(options, prepare(options)))
-    text = json.dumps(report, indent=2)
-    print(text)
-    target = Path(options.out) if options.out else Path(report["run_dir"]) / "report.json"
-    target.write_text(text)
-    print(summary(report))
-    print(f"report: {target}", file=sys.stderr)
+    harness.report_publish(report, options.out, summary(report), echo_json=True)
 
 
 if __name__ == "__main__":

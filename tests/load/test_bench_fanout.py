@@ -6,15 +6,11 @@ its peers (bare websockets, python-socketio), the product under uvicorn and its 
 generator from rotting.
 """
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.processes import REPO_ROOT
+from tests.load.ci_run import run_benchmark, sqlite_pass_only
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -24,19 +20,10 @@ SECONDS = 2
 
 
 def test_bench_fanout_runs_every_server_and_reports(tmp_path: Path) -> None:
-    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        # The benchmark seeds a SQLite file of its own whatever the suite runs on: once is enough.
-        pytest.skip("runs in the SQLite pass only")
-    out = tmp_path / "fanout.json"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "DATABASE_URL")}
-    command = [sys.executable, "-m", "tests.load.bench_fanout", f"--sockets={SOCKETS}"]
-    command += [f"--rates={RATE}", f"--seconds={SECONDS}", f"--out={out}"]
-    result = subprocess.run(
-        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, f"the benchmark failed:\n{result.stderr[-5000:]}"
-    report = json.loads(out.read_text())
-    print(result.stdout)
+    sqlite_pass_only()
+    args = [f"--sockets={SOCKETS}", f"--rates={RATE}", f"--seconds={SECONDS}"]
+    report, table = run_benchmark("tests.load.bench_fanout", args, tmp_path / "fanout.json")
+    print(table)
 
     assert set(report["servers"]) == {"websockets", "socketio", "product", "product-uvicorn"}
     for kind, server in report["servers"].items():
@@ -50,7 +37,6 @@ def test_bench_fanout_runs_every_server_and_reports(tmp_path: Path) -> None:
         assert phase["latency_ms"]["count"] == phase["delivered"], (kind, phase)
         assert phase["latency_ms"]["p99"] >= 0, (kind, phase)
         assert phase["server_cpu_pct"] is not None, (kind, phase)
-    table = result.stdout
     labels = ("bare websockets", "python-socketio", "product (daphne)", "product (uvicorn)")
     for label in (*labels, "targets:"):
         assert label in table, table

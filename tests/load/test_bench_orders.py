@@ -7,15 +7,11 @@ pass and on a throwaway PostgreSQL database with two worker loops in the Postgre
 the open loop, the ramp and the report from rotting.
 """
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.processes import REPO_ROOT
+from tests.load.ci_run import on_postgres, run_benchmark
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -24,23 +20,17 @@ SECONDS = 2
 
 
 def test_bench_orders_ramps_and_reports(tmp_path: Path) -> None:
-    postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
-    out = tmp_path / "orders.json"
+    postgres = on_postgres()
+    args = ["--traders=2", "--concurrency=4", f"--ramp={','.join(map(str, RATES))}"]
+    args += [f"--duration={SECONDS}", "--no-debug"]
+    # Two worker loops on PostgreSQL (ORDER_WORKER_THREADS; SQLite runs one whatever is asked).
+    args += ["--postgres", "--worker-threads=2"] if postgres else []
     # On PostgreSQL the benchmark creates (and drops) a database of its own on the server
     # DATABASE_URL names; on SQLite it makes its own file.
-    drop = ("PYTEST_CURRENT_TEST",) if postgres else ("PYTEST_CURRENT_TEST", "DATABASE_URL")
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    command = [sys.executable, "-m", "tests.load.bench_orders", "--traders=2"]
-    command += ["--concurrency=4", f"--ramp={','.join(map(str, RATES))}"]
-    command += [f"--duration={SECONDS}", f"--out={out}", "--no-debug"]
-    # Two worker loops on PostgreSQL (ORDER_WORKER_THREADS; SQLite runs one whatever is asked).
-    command += ["--postgres", "--worker-threads=2"] if postgres else []
-    result = subprocess.run(
-        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    report, stdout = run_benchmark(
+        "tests.load.bench_orders", args, tmp_path / "orders.json", keep_database_url=postgres
     )
-    assert result.returncode == 0, f"the benchmark failed:\n{result.stderr[-5000:]}"
-    report = json.loads(out.read_text())
-    print(result.stdout[-3000:])
+    print(stdout[-3000:])
 
     assert report["database"] == ("postgresql" if postgres else "sqlite")
     assert report["server_debug"] is False
@@ -58,4 +48,4 @@ def test_bench_orders_ramps_and_reports(tmp_path: Path) -> None:
     # A loaded CI machine may miss 250 ms; the ramp must still have judged every step.
     assert all(isinstance(step["sustained"], bool) for step in report["steps"])
     assert report["sustained_per_s"] in (None, *RATES)
-    assert "sustained" in result.stdout and "| trade_ms |" in result.stdout
+    assert "sustained" in stdout and "| trade_ms |" in stdout
