@@ -31,6 +31,10 @@ CLOSE_FLUSH_TIMEOUT_SECONDS = 1.0
 # How long the server waits for the client to answer its close frame before dropping the
 # connection (autobahn's default is 1 s): time for a slow reader to reach the close code.
 CLOSE_HANDSHAKE_TIMEOUT_SECONDS = 5.0
+# A consumer that closed its socket and heard no disconnect within this long ends anyway
+# (realtime.consumer_base): the server answers every close with one once the client
+# answers or the close handshake times out, so a missing one means it was lost.
+CLOSED_CONSUMER_GRACE_SECONDS = CLOSE_HANDSHAKE_TIMEOUT_SECONDS + 10.0
 
 # A closed socket's Redis UNSUBSCRIBEs are sent in the background, batched over this delay
 # and given up (logged) after the timeout; disconnect itself never waits for Redis.

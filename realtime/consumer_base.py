@@ -17,6 +17,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
+from realtime.conf import CLOSED_CONSUMER_GRACE_SECONDS
 from realtime.layers import LAYER_FAILED_MESSAGE_TYPE, attach_consumer, release_consumer
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,9 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
     """
 
     disconnect_code: int | None = None
+    _main: "asyncio.Task[Any] | None" = None
+    _ended_by: BaseException | None = None
+    _close_deadline: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         self.scope = scope
@@ -73,6 +77,8 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
         except StopConsumer:
             pass
         finally:
+            if self._close_deadline is not None:
+                self._close_deadline.cancel()
             try:
                 self.release()
             except Exception:
@@ -82,6 +88,31 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
 
     def release(self) -> None:
         """Synchronous cleanup of the socket's own state; runs exactly once, at the end."""
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        """Close the socket; if its disconnect never comes, end the consumer anyway.
+
+        daphne answers a close with `websocket.disconnect` once the client answers or the
+        close handshake times out. A close sent when the connection was already gone
+        (daphne drops it silently) must not keep the consumer, its counters, registry
+        entry and subscriptions for ever: CLOSED_CONSUMER_GRACE_SECONDS later it ends.
+        """
+        await super().close(code=code, reason=reason)
+        if self._close_deadline is None and self._main is not None:
+            loop = asyncio.get_running_loop()
+            self._close_deadline = loop.call_later(
+                CLOSED_CONSUMER_GRACE_SECONDS, self._end_without_disconnect
+            )
+
+    def _end_without_disconnect(self) -> None:
+        if self._main is None or self._main.done() or self._ended_by is not None:
+            return
+        logger.warning(
+            "socket closed %.0fs ago without a disconnect; ending its consumer",
+            CLOSED_CONSUMER_GRACE_SECONDS,
+        )
+        self._ended_by = StopConsumer()
+        self._main.cancel()
 
     async def on_handler_error(self, error: Exception) -> None:
         """A handler raised: close with 1011 (a close before accept is a 403)."""

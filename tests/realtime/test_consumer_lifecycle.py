@@ -12,7 +12,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer
 
-from realtime import draining
+from realtime import consumer_base, consumers, draining
 from realtime.conf import CloseCode
 from realtime.consumers import RESTART_CLOSE_REASON, PortfolioConsumer
 from realtime.groups import channel_group, control_group
@@ -137,3 +137,23 @@ async def test_draining_closes_sockets_with_1012_and_a_reconnect_hint(
         assert await asyncio.wait_for(drain, 2) == 0  # none left when the grace ended
     finally:
         draining.sockets.active = False
+
+
+async def test_a_close_whose_disconnect_never_comes_still_ends_and_releases(
+    ws_connect: Any, channel_layer: Any, trader: BrokerAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server closes (here: the client went quiet) and the disconnect is lost, as when
+    the connection was gone before the close: the consumer ends by itself, released."""
+    monkeypatch.setattr(consumers, "HEARTBEAT_INTERVAL_SECONDS", 0.2)
+    monkeypatch.setattr(consumers, "CLIENT_IDLE_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(consumer_base, "CLOSED_CONSUMER_GRACE_SECONDS", 0.5)
+    active = stats_snapshot()["connections_active"]
+    communicator = await ws_connect(trader.user)
+    assert (await communicator.connect())[0]
+    await subscribe(communicator, ["orders"])
+    assert (await receive_until(communicator, "error"))["code"] == "heartbeat_timeout"
+    closed = await communicator.receive_output(timeout=1)
+    assert closed == {"type": "websocket.close", "code": CloseCode.HEARTBEAT_TIMEOUT}
+    # No websocket.disconnect is sent.
+    await asyncio.wait_for(communicator.future, 2)
+    await assert_released(channel_layer, trader.user_id, active)
