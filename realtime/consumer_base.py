@@ -163,7 +163,7 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
                 self._inbox.append(message)
                 if self._handler is None:
                     # Client frames run as a task, so that a disconnect can cut them short.
-                    self._handler = self._watch(asyncio.ensure_future(self._handle_inbox()))
+                    self._handler = self._watch(asyncio.ensure_future(self._drain(layer=False)))
         finally:
             # Not awaited: a cancelled layer receive or handler finishes on its own.
             for task in self._running:
@@ -184,13 +184,18 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
         if self._main is not None:
             self._main.cancel()
 
-    async def _handle_inbox(self) -> None:
+    async def _drain(self, *, layer: bool) -> None:
+        """Handle the client's frames (or the queued layer messages) until none is left."""
+        inbox = self._layer_inbox if layer else self._inbox
         try:
-            while self._inbox:
-                await self._dispatch_in_turn(self._inbox.popleft())
+            while inbox:
+                await self._dispatch_in_turn(inbox.popleft())
         finally:
-            # No await since the last look at the inbox: a frame after it starts a new task.
-            self._handler = None
+            # No await since the last look at the inbox: a message after it starts a new task.
+            if layer:
+                self._layer_drain = None
+            else:
+                self._handler = None
 
     async def _read_layer(self) -> None:
         """Layer messages from a layer that cannot call back (the in-memory one), one after
@@ -218,14 +223,7 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
             self._layer_inbox = deque()
         self._layer_inbox.append(message)
         if self._layer_drain is None:
-            self._layer_drain = self._watch(asyncio.ensure_future(self._drain_layer_inbox()))
-
-    async def _drain_layer_inbox(self) -> None:
-        try:
-            while self._layer_inbox:
-                await self._dispatch_in_turn(self._layer_inbox.popleft())
-        finally:
-            self._layer_drain = None
+            self._layer_drain = self._watch(asyncio.ensure_future(self._drain(layer=True)))
 
     def _handler_failed(self, error: Exception) -> None:
         """A synchronous handler raised: the same as an async one, from a task of its own."""
