@@ -23,7 +23,6 @@ and `_subscribed_to`): requirements.txt pins it, and tests/realtime check the be
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
@@ -36,6 +35,7 @@ from channels_redis.utils import _wrap_close
 
 from realtime import stats
 from realtime.conf import UNSUBSCRIBE_BATCH_DELAY_SECONDS, UNSUBSCRIBE_TIMEOUT_SECONDS
+from realtime.mailbox import Mailbox
 
 logger = logging.getLogger(__name__)
 
@@ -118,44 +118,6 @@ class _Shard(RedisSingleShardConnection):
             await self._pubsub.unsubscribe(*stale)
             self._subscribed_to.difference_update(stale)
             return len(stale)
-
-
-class Mailbox:
-    """What the layer keeps per channel: messages for a later `get()`, as channels-redis's
-    `asyncio.Queue` did (one reader per channel), or a consumer's callback for each one."""
-
-    __slots__ = ("_items", "_waiter", "deliver")
-
-    def __init__(self) -> None:
-        self._items: deque[bytes] | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self.deliver: Callable[[bytes], None] | None = None
-
-    def put_nowait(self, data: bytes) -> None:
-        if self.deliver is not None:
-            try:
-                self.deliver(data)
-            except Exception:
-                # Called from the shard's receive loop: one consumer must not stop it.
-                logger.exception("a consumer failed to take a channel-layer message")
-            return
-        if self._items is None:
-            self._items = deque()
-        self._items.append(data)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def get(self) -> bytes:
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._items.popleft()
-
-    def qsize(self) -> int:
-        return len(self._items or ())
 
 
 class ReleasingLoopLayer(RedisPubSubLoopLayer):
