@@ -256,14 +256,30 @@ def test_flag_off_polls_without_a_socket(open_page, demo, processes):
 
     # Polls that fail: the page says so, and a click on the red warning refreshes.
     page.errors.allow_network_errors = True
-    page.route("**/api/portfolio/snapshot/", lambda route: route.abort())
+    asked: list[str] = []
+
+    def fail(route):
+        asked.append(route.request.url)
+        route.abort()
+
+    page.route("**/api/portfolio/snapshot/", fail)
     banner = page.locator(BANNER)
     page.clock.fast_forward(61_000)
     expect(banner).to_have_attribute("data-staleness", "delayed")
     page.clock.fast_forward(240_000)
     expect(banner).to_have_attribute("data-staleness", "stale")
-    page.unroute("**/api/portfolio/snapshot/")
+    # Clicked while the snapshots still fail, so no poll can clear the warning first: the
+    # click asks for one at once (the page's timers are frozen; only the click can).
+    before = len(asked)
     banner.click()
+    deadline = time.monotonic() + 5
+    while len(asked) == before and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert len(asked) > before, "the click did not refresh"
+    expect(banner).to_have_attribute("data-staleness", "stale")
+    # Snapshots answer again: the next poll (or one the fast-forward queued) clears it.
+    page.unroute("**/api/portfolio/snapshot/")
+    page.clock.fast_forward(31_000)
     expect(banner).to_have_attribute("data-staleness", "fresh", timeout=5_000)
     expect(banner).to_be_hidden()
     assert sockets == []
