@@ -57,6 +57,7 @@ from tests.load.fanout_report import (
     phase_numbers,
     sustained,
 )
+from tests.load.reporting import report_publish
 
 KINDS = ("websockets", "socketio", "product", "product-uvicorn")
 SETTLE_SECONDS = 2.0
@@ -359,7 +360,7 @@ def main(argv: list[str]) -> None:
     report["run_dir"] = str(options.run_dir)
     orchestrate(options, report)
     report["machine"]["loadavg_at_end"] = harness.loadavg()
-    harness.report_publish(report, options.out, markdown(report))
+    report_publish(report, options.out, markdown(report))
 
 
 if __name__ == "__main__":

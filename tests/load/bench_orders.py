@@ -52,6 +52,7 @@ from typing import Any
 
 from tests.load import harness
 from tests.load.order_load import CHANNELS, MEASURES, OrderWatch, Trader, run_step, step_report
+from tests.load.reporting import report_publish
 
 PASSWORD = "bench-pw-1"
 ACHIEVED_SHARE = 0.95
@@ -329,7 +330,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", help="write the JSON report here too")
     options = parser.parse_args(argv)
     report = asyncio.run(run(options, prepare(options)))
-    harness.report_publish(report, options.out, summary(report), echo_json=True)
+    report_publish(report, options.out, summary(report), echo_json=True)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ import time
 from typing import Any
 
 from tests.load import harness
+from tests.load.reporting import report_publish
 from tests.load.stream_clients import StreamClient, open_all
 from tests.load.stream_driver import MODES, SOURCES, drive
 from tests.load.stream_report import (
@@ -268,7 +269,7 @@ def main(argv: list[str]) -> None:
     options = parser.parse_args(argv)
     report, traders = prepare(options)
     report = asyncio.run(orchestrate(options, report, traders))
-    harness.report_publish(report, options.out, summary(report), echo_json=True)
+    report_publish(report, options.out, summary(report), echo_json=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ and never reach another run's servers.
 """
 
 import contextlib
-import json
 import math
 import os
 import re
@@ -384,18 +383,3 @@ def percentiles(values: Sequence[float], scale: float = 1000.0) -> dict[str, Any
         "max": round(ordered[-1] * scale, 1),
         "mean": round(statistics.fmean(ordered) * scale, 1),
     }
-
-
-def report_publish(
-    report: dict[str, Any], out: str | None, summary: str, *, echo_json: bool = False
-) -> Path:
-    """Write the JSON report (to `out`, else the run directory's report.json), print the
-    summary and say where the report went."""
-    text = json.dumps(report, indent=2)
-    if echo_json:
-        print(text)
-    target = Path(out) if out else Path(report["run_dir"]) / "report.json"
-    target.write_text(text)
-    print(summary)
-    print(f"report: {target}", file=sys.stderr)
-    return target
