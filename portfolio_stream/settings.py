@@ -175,6 +175,13 @@ else:
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Threads for the sockets' database trips (realtime.db_trips): their user, admission and
+# snapshots. On PostgreSQL round trips overlap; SQLite serializes the snapshots' (IMMEDIATE)
+# transactions anyway, and more threads only wait in its busy handler.
+REALTIME_DB_THREADS = env_int(
+    "REALTIME_DB_THREADS", 1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4
+)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

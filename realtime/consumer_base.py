@@ -1,7 +1,7 @@
 """A WebSocket consumer whose lifetime is bounded and whose cleanup always runs.
 
 Channels' AsyncConsumer dispatches one message at a time: a client's disconnect waits
-behind the handler that is running (a snapshot queued on the one database thread) and
+behind the handler that is running (a snapshot queued behind the database) and
 behind `aclose_old_connections()` thread hops, so under a mass disconnect daphne killed
 consumers after 10 s, and a killed consumer never ran its disconnect(): counters, the
 registry and Redis subscriptions leaked, its sender task was garbage-collected pending.
@@ -42,7 +42,7 @@ class ResilientWebsocketConsumer(AsyncWebsocketConsumer):
       instead of killing the dispatch loop with an HTTP 500 or a 1011.
     - A handler that raises gets `on_handler_error()` (the socket closes with 1011).
     - No `aclose_old_connections()` thread hop per message: all database access goes
-      through database_sync_to_async, which closes stale connections itself.
+      through realtime.db_trips, which closes stale connections itself.
     - Layer messages wait while a client frame's handler runs, as in Channels: a
       subscribe's snapshot and the events after it stay in order.
     - On the Redis layer a message is handed over as it arrives (realtime.layers'

@@ -16,7 +16,6 @@ import asyncio
 import logging
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from realtime import draining, stats
@@ -35,6 +34,7 @@ from realtime.conf import (
 )
 from realtime.consumer_base import ResilientWebsocketConsumer
 from realtime.daphne_shim import SEND_NOW_EXTENSION, TRANSPORT_BACKLOG_EXTENSION
+from realtime.db_trips import db_trip
 from realtime.events import (
     ErrorMessage,
     Ping,
@@ -73,7 +73,7 @@ RESTART_CLOSE_REASON = "server restarting; reconnect"
 
 
 def _admission(user: Any, session: Any) -> tuple[bool, SocketSession, bool, int | None]:
-    """Blocking, one trip to the database thread: whether the rollout includes the user,
+    """Blocking, one database trip: whether the rollout includes the user,
     the socket's session, whether it still holds, and the user's brokerage account."""
     enabled = realtime_enabled_for(user)
     socket_session = read_socket_session(user, session)
@@ -110,7 +110,7 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
     # --- Lifetime ------------------------------------------------------------------------------
 
     async def connect(self) -> None:
-        user = await database_sync_to_async(user_of_session)(self.scope.get("session"))
+        user = await db_trip(user_of_session)(self.scope.get("session"))
         if user is None:
             await self.close()  # before accept: the handshake fails with HTTP 403
             return
@@ -145,17 +145,17 @@ class PortfolioConsumer(ResilientWebsocketConsumer):
             await self.join(control_group(self.user_id))
         except Exception as error:
             logger.warning("channel layer unavailable at connect: %r", error)
-            if not await database_sync_to_async(realtime_enabled_for)(user):
+            if not await db_trip(realtime_enabled_for)(user):
                 await self._close_feature_disabled()  # not worth retrying: poll instead
                 return
             await self._close_with_error(
                 CloseCode.TRY_AGAIN_LATER, "unavailable", "Live updates are unavailable; retrying."
             )
             return
-        # One trip to the database thread (a reconnect storm queues thousands), after joining
+        # One database trip (a reconnect storm queues thousands), after joining
         # the control group: a session that ended before is caught here, a later end
         # arrives as a control message.
-        enabled, self.session, valid, self.account_id = await database_sync_to_async(_admission)(
+        enabled, self.session, valid, self.account_id = await db_trip(_admission)(
             user, self.scope.get("session")
         )
         if not enabled:

@@ -17,7 +17,7 @@ class SessionCookieMiddleware:
     read-only socket, in one scope copy and without a coroutine frame, a session wrapper
     or a lazy user per socket, each of which lived as long as the socket (about 3 KiB;
     tests/load/bench_memory.py). The user is resolved by `user_of_session`, in the
-    consumer's own trip to the database thread. A socket never saves its session.
+    consumer's own database trip. A socket never saves its session.
     """
 
     # A plain __call__ returning the application's awaitable; the marker tells asgiref it

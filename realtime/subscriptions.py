@@ -7,8 +7,7 @@ either in the snapshot (and dropped by seq) or after it (and delivered). Never l
 import logging
 from collections.abc import Awaitable, Callable
 
-from channels.db import database_sync_to_async
-
+from realtime.db_trips import db_trip
 from realtime.groups import channel_group
 from realtime.sequencing import Frame
 from realtime.snapshots import snapshot_frames
@@ -36,9 +35,7 @@ class Subscriptions:
         for channel in channels:
             await self._join(channel_group(self.user_id, channel))
         try:
-            frames: list[Frame] = await database_sync_to_async(snapshot_frames)(
-                account_id, channels
-            )
+            frames: list[Frame] = await db_trip(snapshot_frames)(account_id, channels)
         except Exception:
             logger.exception("snapshot failed for user %s", self.user_id)
             for channel in channels:

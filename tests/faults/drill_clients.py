@@ -134,6 +134,12 @@ class LiveTab:
             return None
         self.note("open")
         self.ws = ws
+        if self._stop.is_set():
+            # stop() came while the handshake was in flight and found no socket to close:
+            # a tab that has left must not hold a socket open (the server would count it).
+            await ws.close()
+            self.ws = None
+            return None
         self.opens += 1
         self.state = ClientState()
         self._live_now = False
@@ -207,6 +213,10 @@ async def stop_tabs(tabs: list[LiveTab], tasks: list[asyncio.Task[None]]) -> Non
     await asyncio.wait(tasks, timeout=15)
     for task in tasks:
         task.cancel()
+    # A cancelled read leaves its socket open; the tabs are gone, so are their sockets.
+    for tab in tabs:
+        if tab.ws is not None:
+            tab.ws.transport.abort()
 
 
 async def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> float:
