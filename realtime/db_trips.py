@@ -1,9 +1,9 @@
 """The sockets' trips to the database, on a few threads of their own."""
 
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
@@ -15,7 +15,7 @@ _executor: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
 
 
-def db_trip(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+def db_trip(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     """`func` run on one of REALTIME_DB_THREADS threads, with Channels' connection care
     (database_sync_to_async's: stale or broken connections closed before and after).
 
@@ -25,7 +25,7 @@ def db_trip(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     self-contained function (its own reads, its own transaction), which needs no thread
     affinity: on PostgreSQL several run at once, each thread on its own pooled connection.
     """
-    trip: Callable[P, Awaitable[R]] = DatabaseSyncToAsync(
+    trip: Callable[P, Coroutine[Any, Any, R]] = DatabaseSyncToAsync(
         func, thread_sensitive=False, executor=_pool()
     )
     return trip
