@@ -3,10 +3,11 @@
     python tests/load/memory_server.py --prefix P --dump-dir D [--tracemalloc F] \
         [--root CHECKOUT] -- serve --port N --no-market   (or: -- daphne -p N)
 
-Only the standard library and Django are imported before the command, so the RSS is a
-plain `manage.py serve`'s (tests.integration.live_server's launcher also loads httpx,
-redis and websockets, 10 MB the product never has). `--root` serves another checkout of
-the project (an older revision, for a before/after), using this interpreter.
+Only the standard library and Django are imported before manage.py's main() runs the
+command, so the RSS is a plain `manage.py serve`'s (tests.integration.live_server's
+launcher also loads httpx, redis and websockets, 10 MB the product never has). `--root`
+serves another checkout of the project (an older revision, for a before/after), using this
+interpreter.
 
 On SIGUSR2 the process writes `D/dump-<n>.json`: its RSS, the live objects by type (count
 and shallow bytes, from the garbage collector) and the asyncio tasks by coroutine; with
@@ -20,6 +21,7 @@ import gc
 import itertools
 import json
 import os
+import runpy
 import signal
 import sys
 import tracemalloc
@@ -106,7 +108,6 @@ def main(argv: list[str]) -> None:
 
     signal.signal(signal.SIGUSR2, on_signal)
     from django.conf import settings
-    from django.core.management import execute_from_command_line
 
     # Before anything builds the channel layer or the cache (as live_server does).
     layer: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
@@ -120,7 +121,9 @@ def main(argv: list[str]) -> None:
 
         CommandLineInterface().run([*command[1:], "portfolio_stream.asgi:application"])
     else:
-        execute_from_command_line([str(root / "manage.py"), *command])
+        # manage.py's own main(): what it does before Django's setup counts too.
+        sys.argv = [str(root / "manage.py"), *command]
+        runpy.run_path(sys.argv[0], run_name="__main__")
 
 
 if __name__ == "__main__":
