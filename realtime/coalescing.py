@@ -3,14 +3,23 @@
 from dataclasses import dataclass, field
 
 from realtime.events import AccountUpdate, BatchUpdate, ChannelEvent, create_batch_event
+from realtime.events.encoded import EncodedEvent, encode_batch, encode_event
+
+# The publisher buffers price-caused events already encoded (realtime.events.encoded);
+# the consumer's position window merges validated ones.
+Coalescable = ChannelEvent | EncodedEvent
 
 
-def event_key(event: ChannelEvent) -> str:
+def event_key(event: Coalescable) -> str:
     """Events with the same key describe the same thing; a later one supersedes an earlier one.
 
     Only whole-state events have keys: positions by symbol, the account as one thing.
     Orders and trades are order-dependent and are never coalesced.
     """
+    if isinstance(event, EncodedEvent):
+        if event.key and event.size == 1:
+            return event.key
+        raise ValueError(f"{event.type} events must not be coalesced")
     if isinstance(event, AccountUpdate):
         return "account"
     if event.type == "position_update":
@@ -25,10 +34,10 @@ class CoalescingBuffer:
     from_seq: int | None = None
     # The highest seq covered so far.
     seq: int = 0
-    latest: dict[str, ChannelEvent] = field(default_factory=dict)
+    latest: dict[str, Coalescable] = field(default_factory=dict)
     count: int = 0
 
-    def add(self, event: ChannelEvent) -> None:
+    def add(self, event: Coalescable) -> None:
         if self.from_seq is None or event.seq < self.from_seq:
             self.from_seq = event.seq
         key = event_key(event)
@@ -57,7 +66,7 @@ class CoalescingBuffer:
     def __bool__(self) -> bool:
         return self.from_seq is not None
 
-    def drain(self) -> ChannelEvent | BatchUpdate | None:
+    def drain(self) -> Coalescable | BatchUpdate | None:
         """The buffered events as one frame (a plain event when nothing was superseded)."""
         if self.from_seq is None:
             return None
@@ -67,4 +76,8 @@ class CoalescingBuffer:
         self.from_seq, self.seq, self.latest, self.count = None, 0, {}, 0
         if single:
             return events[0]
-        return create_batch_event(events[0].channel, events, from_seq=from_seq)
+        validated = [e for e in events if not isinstance(e, EncodedEvent)]
+        if len(validated) == len(events):
+            return create_batch_event(validated[0].channel, validated, from_seq=from_seq)
+        encoded = [e if isinstance(e, EncodedEvent) else encode_event(e) for e in events]
+        return encode_batch(encoded, from_seq=from_seq)

@@ -15,7 +15,7 @@ import atexit
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -24,6 +24,7 @@ from realtime import stats
 from realtime.coalescing import CoalescingBuffer
 from realtime.conf import SOURCE_COALESCE_WINDOW_SECONDS
 from realtime.events import BatchUpdate, ChannelEvent
+from realtime.events.encoded import EncodedEvent
 from realtime.groups import channel_group, control_group
 from realtime.layers import group_send_many
 from realtime.wire import WireFrame
@@ -126,9 +127,18 @@ class Publisher:
 
     # --- Called from any thread ----------------------------------------------------------------
 
-    def publish(self, user_id: int, event: ChannelEvent, *, coalesce: bool = False) -> None:
+    def publish(
+        self, user_id: int, event: ChannelEvent | EncodedEvent, *, coalesce: bool = False
+    ) -> None:
         """Send `event` to the user's channel group; `coalesce` only for latest-value events."""
         self._hand_over(self._accept, user_id, event, coalesce)
+
+    def publish_many(
+        self, events: Sequence[tuple[int, ChannelEvent | EncodedEvent]], *, coalesce: bool = False
+    ) -> None:
+        """`publish` each (user id, event), in order, in one hand-off: a commit that marked
+        thousands of positions wakes the loop once."""
+        self._hand_over(self._accept_many, events, coalesce)
 
     def publish_control(self, user_id: int, payload: dict[str, Any]) -> None:
         """Tell every socket of a user something (a revoked session: logout, deactivation)."""
@@ -179,7 +189,9 @@ class Publisher:
     def _enqueue(self, group: str, message: dict[str, Any]) -> None:
         self._start_sender().put_nowait((group, message))
 
-    def _send_event(self, user_id: int, event: ChannelEvent | BatchUpdate, urgent: bool) -> None:
+    def _send_event(
+        self, user_id: int, event: ChannelEvent | BatchUpdate | EncodedEvent, urgent: bool
+    ) -> None:
         now = asyncio.get_running_loop().time()
         if len(self._last_sent) > MAX_THROTTLE_ENTRIES:
             self._last_sent = {k: t for k, t in self._last_sent.items() if now - t < self._window}
@@ -187,7 +199,16 @@ class Publisher:
         message = WireFrame.of(event).to_message(urgent=urgent)
         self._enqueue(channel_group(user_id, event.channel), message)
 
-    def _accept(self, user_id: int, event: ChannelEvent, coalesce: bool) -> None:
+    def _accept_many(
+        self, events: Sequence[tuple[int, ChannelEvent | EncodedEvent]], coalesce: bool
+    ) -> None:
+        for user_id, event in events:
+            try:
+                self._accept(user_id, event, coalesce)
+            except Exception:
+                logger.exception("publishing failed; the gap will trigger a resync")
+
+    def _accept(self, user_id: int, event: ChannelEvent | EncodedEvent, coalesce: bool) -> None:
         key = (user_id, event.channel)
         if coalesce:
             buffer = self._buffers.get(key)
@@ -226,7 +247,10 @@ class Publisher:
         frame = buffer.drain()
         if frame is None:
             return
-        sent = len(frame.events) if isinstance(frame, BatchUpdate) else 1
+        if isinstance(frame, BatchUpdate):
+            sent = len(frame.events)
+        else:
+            sent = frame.size if isinstance(frame, EncodedEvent) else 1
         stats.record_coalesced(received - sent)
         self._send_event(key[0], frame, urgent=False)
 

@@ -3,7 +3,7 @@ becomes a control message that closes its sockets. No database access."""
 
 from datetime import datetime
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
@@ -19,11 +19,15 @@ from realtime.events import (
     create_position_update_event,
     create_trade_executed_event,
 )
+from realtime.events.encoded import EncodedEvent, encode_account_update, encode_position_update
 from realtime.publisher import publisher
 from realtime.session_auth import credentials_message, session_ended_message
 from trading import signals
 from trading.models import BrokerAccount, Fill, Order, Position
 from trading.services.common import CAUSE_PRICE
+
+if TYPE_CHECKING:
+    from trading.services.price_marks import AccountMarked
 
 REVOKE_REASON_LOGOUT = "logout"
 REVOKE_REASON_SESSION_ENDED = "session_ended"
@@ -51,6 +55,21 @@ def on_account_changed(
 ) -> None:
     event = create_account_update_event(account, seq=seq, ts=at)
     publisher.publish(user_id, event, coalesce=cause == CAUSE_PRICE)
+
+
+def on_prices_marked(*, marked: "list[AccountMarked]", at: datetime, **_: Any) -> None:
+    """A committed batch of a price tick: every event encoded straight to JSON (no
+    validation: the values are the rows just written), one hand-off to the publisher."""
+    events: list[tuple[int, EncodedEvent]] = []
+    for item in marked:
+        user_id = item.account.user_id
+        for seq, position in item.positions:
+            events.append((user_id, encode_position_update(position, seq=seq, ts=at)))
+        if item.account_seq is not None:
+            events.append(
+                (user_id, encode_account_update(item.account, seq=item.account_seq, ts=at))
+            )
+    publisher.publish_many(events, coalesce=True)
 
 
 def on_user_logged_out(*, request: HttpRequest, user: Any, **_: Any) -> None:
@@ -102,6 +121,7 @@ def connect() -> None:
     signals.trade_executed.connect(on_trade_executed, dispatch_uid="realtime.trade_executed")
     signals.position_changed.connect(on_position_changed, dispatch_uid="realtime.position")
     signals.account_changed.connect(on_account_changed, dispatch_uid="realtime.account")
+    signals.prices_marked.connect(on_prices_marked, dispatch_uid="realtime.prices_marked")
     user_logged_out.connect(on_user_logged_out, dispatch_uid="realtime.logout")
     post_save.connect(on_user_saved, sender=get_user_model(), dispatch_uid="realtime.user_saved")
     model = session_model()

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from realtime.events import BatchUpdate, ChannelEvent
+from realtime.events.encoded import EncodedEvent
 
 EVENT_MESSAGE_TYPE = "portfolio.event"
 
@@ -28,7 +29,11 @@ class WireFrame:
     text: str
 
     @classmethod
-    def of(cls, event: ChannelEvent | BatchUpdate) -> "WireFrame":
+    def of(cls, event: ChannelEvent | BatchUpdate | EncodedEvent) -> "WireFrame":
+        if isinstance(event, EncodedEvent):
+            return cls(
+                event.channel, event.first_seq, event.seq, event.type, event.changed_at, event.text
+            )
         return cls(
             channel=event.channel,
             first_seq=event.from_seq if isinstance(event, BatchUpdate) else event.seq,

@@ -6,6 +6,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, get_args
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
 
 from realtime.events.schemas import (
@@ -40,30 +41,57 @@ def _decimal_fields(schema: type[Schema]) -> frozenset[str]:
 
 
 @cache
-def _quantum(model: type[Model], name: str) -> Decimal:
-    places = model._meta.get_field(name).decimal_places  # type: ignore[union-attr]
-    return Decimal(1).scaleb(-places)
+def column_plan(schema: type[Schema], model: type[Model]) -> tuple[tuple[str, Decimal | None], ...]:
+    """Each field of `schema` with the precision of its `model` column (None: no decimal
+    column of that name), worked out once rather than per row."""
+    decimals = _decimal_fields(schema)
+    plan = []
+    for name in schema.model_fields:
+        quantum = None
+        if name in decimals:
+            try:
+                places = model._meta.get_field(name).decimal_places  # type: ignore[union-attr]
+            except FieldDoesNotExist:
+                places = None  # a property (day_pl): always given
+            quantum = None if places is None else Decimal(1).scaleb(-places)
+        plan.append((name, quantum))
+    return tuple(plan)
 
 
 def _row(schema: type[Schema], instance: Model, **given: Any) -> dict[str, Any]:
     """Every field of `schema` read from `instance`, but those `given`; decimals at the
     column's precision, so the socket prints exactly what REST prints."""
-    decimals = _decimal_fields(schema)
     row: dict[str, Any] = {}
-    for name in schema.model_fields:
+    for name, quantum in column_plan(schema, type(instance)):
         if name in given:
             row[name] = given[name]
             continue
         value = getattr(instance, name)
-        if name in decimals and value is not None:
-            value = Decimal(value).quantize(_quantum(type(instance), name))
+        if quantum is not None and value is not None:
+            value = Decimal(value).quantize(quantum)
         row[name] = value
     return row
 
 
-def position_data(position: Position) -> PositionData:
+def position_row(position: Position) -> dict[str, Any]:
+    """A PositionData's values (realtime.events.encoded writes them without the model)."""
     side = "flat" if position.qty == 0 else ("long" if position.qty > 0 else "short")
-    return PositionData(**_row(PositionData, position, side=side))
+    return _row(PositionData, position, side=side)
+
+
+def account_row(account: BrokerAccount) -> dict[str, Any]:
+    """An AccountData's values (realtime.events.encoded writes them without the model)."""
+    return _row(
+        AccountData,
+        account,
+        day_pl=account.day_pl,
+        # At REST's precision even when undefined (ratio() gives a bare 0 for last_equity 0).
+        day_pl_pct=account.day_pl_pct.quantize(RATIO_PLACES),
+    )
+
+
+def position_data(position: Position) -> PositionData:
+    return PositionData(**position_row(position))
 
 
 def order_data(order: Order) -> OrderData:
@@ -71,15 +99,7 @@ def order_data(order: Order) -> OrderData:
 
 
 def account_data(account: BrokerAccount) -> AccountData:
-    return AccountData(
-        **_row(
-            AccountData,
-            account,
-            day_pl=account.day_pl,
-            # At REST's precision even when undefined (ratio() gives a bare 0 for last_equity 0).
-            day_pl_pct=account.day_pl_pct.quantize(RATIO_PLACES),
-        )
-    )
+    return AccountData(**account_row(account))
 
 
 def fill_data(fill: Fill) -> FillData:

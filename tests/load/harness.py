@@ -125,6 +125,7 @@ def stream_muted() -> Iterator[None]:
         (signals.trade_executed, "realtime.trade_executed"),
         (signals.position_changed, "realtime.position"),
         (signals.account_changed, "realtime.account"),
+        (signals.prices_marked, "realtime.prices_marked"),
     ]
     for signal, uid in wiring:
         signal.disconnect(dispatch_uid=uid)

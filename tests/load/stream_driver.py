@@ -1,4 +1,5 @@
-"""The tick driver of bench_stream (its own process): price ticks from the db or synthetic."""
+"""The tick driver of bench_stream (its own process): price ticks from the db, the market's
+way (every symbol each tick, one prices_apply), or synthetic."""
 
 import argparse
 import json
@@ -12,7 +13,7 @@ from typing import Any
 from tests.load import harness
 
 MODES = ("coalesced", "uncoalesced", "unbatched")
-SOURCES = ("db", "synthetic")
+SOURCES = ("db", "market", "synthetic")
 
 
 def _install_mode(mode: str) -> None:
@@ -71,7 +72,10 @@ class PriceWalk:
 
 def drive(options: argparse.Namespace) -> None:
     harness.setup_django(
-        db_path=Path(options.db), redis_url=options.redis_url, prefix=options.prefix
+        db_path=Path(options.db),
+        redis_url=options.redis_url,
+        prefix=options.prefix,
+        database_url=options.database_url or None,
     )
     from django.utils import timezone
 
@@ -87,20 +91,16 @@ def drive(options: argparse.Namespace) -> None:
     _install_mode(options.mode)
     produced = {"position_update": 0, "account_update": 0}
 
-    def count_position(**kwargs: Any) -> None:
-        if kwargs.get("cause") == "price":
-            produced["position_update"] += 1
+    def count_marks(*, marked: list[Any], **_: Any) -> None:
+        # Price marks send one prices_marked per committed batch (trading.signals).
+        produced["position_update"] += sum(len(m.positions) for m in marked)
+        produced["account_update"] += sum(m.account_seq is not None for m in marked)
 
-    def count_account(**kwargs: Any) -> None:
-        if kwargs.get("cause") == "price":
-            produced["account_update"] += 1
-
-    signals.position_changed.connect(count_position, weak=False)
-    signals.account_changed.connect(count_account, weak=False)
+    signals.prices_marked.connect(count_marks, weak=False)
     synthetic = SyntheticSource(symbols) if options.source == "synthetic" else None
     publisher._ensure_loop()  # start the sender before the clock starts
 
-    from trading.services.prices import price_apply
+    from trading.services.prices import price_apply, prices_apply
 
     tick_seconds: list[float] = []
     marks = 0
@@ -120,12 +120,16 @@ def drive(options: argparse.Namespace) -> None:
         elif now - due > 1.0:
             late += 1
         symbol = symbols[index % len(symbols)]
-        price = walk.next(symbol)
         began = time.monotonic()
-        if synthetic is not None:
+        if options.source == "market":
+            # The market loop's tick: every symbol moves, one prices_apply for all of them.
+            at = timezone.now()
+            marks += prices_apply(prices={s: (walk.next(s), at) for s in symbols})
+        elif synthetic is not None:
+            price = walk.next(symbol)
             marks += synthetic.tick(symbol, price, prev_close[symbol], timezone.now(), produced)
         else:
-            marks += price_apply(symbol=symbol, price=price, at=timezone.now())
+            marks += price_apply(symbol=symbol, price=walk.next(symbol), at=timezone.now())
         tick_seconds.append(time.monotonic() - began)
         index += 1
     t_end = time.time()
@@ -185,19 +189,21 @@ class SyntheticSource:
         at: datetime,
         produced: dict[str, int],
     ) -> int:
-        from realtime.events import create_account_update_event, create_position_update_event
+        from realtime.events.encoded import encode_account_update, encode_position_update
         from realtime.publisher import publisher
         from trading.services.positions import position_mark
 
+        events = []
         for position in self.holders[symbol]:
             account = position.account
             position_mark(position, price, prev_close)
             account.positions_seq += 1
-            event = create_position_update_event(position, seq=account.positions_seq, ts=at)
-            publisher.publish(account.user_id, event, coalesce=True)
+            event = encode_position_update(position, seq=account.positions_seq, ts=at)
+            events.append((account.user_id, event))
             account.account_seq += 1
-            update = create_account_update_event(account, seq=account.account_seq, ts=at)
-            publisher.publish(account.user_id, update, coalesce=True)
+            update = encode_account_update(account, seq=account.account_seq, ts=at)
+            events.append((account.user_id, update))
+        publisher.publish_many(events, coalesce=True)
         produced["position_update"] += len(self.holders[symbol])
         produced["account_update"] += len(self.holders[symbol])
         return len(self.holders[symbol])

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from realtime.events.factories import account_data, position_data
 from tests.factories import set_price
+from tests.trading.price_signals import connect_unfolded
 from trading import signals
 from trading.broker.simulated.venue import SimulatedGateway
 from trading.broker.types import OrderRequest
@@ -47,7 +48,7 @@ Received = list[tuple[Signal, dict[str, Any]]]
 
 @pytest.fixture
 def received() -> Iterator[Received]:
-    """Every position_changed and account_changed sent, in order."""
+    """Every position_changed and account_changed sent, in order (price marks unfolded)."""
     log: Received = []
     receivers: list[tuple[Signal, Callable[..., None]]] = []
     for signal in (signals.position_changed, signals.account_changed):
@@ -57,6 +58,8 @@ def received() -> Iterator[Received]:
 
         signal.connect(receiver, weak=False)
         receivers.append((signal, receiver))
+    marks = connect_unfolded(lambda signal, kwargs: log.append((signal, kwargs)))
+    receivers.append((signals.prices_marked, marks))
     yield log
     for signal, receiver in receivers:
         signal.disconnect(receiver)

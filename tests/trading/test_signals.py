@@ -12,6 +12,7 @@ from django.db import transaction
 from django.dispatch import Signal
 
 from tests.factories import set_price
+from tests.trading.price_signals import connect_unfolded
 from trading import signals
 from trading.enums import OrderStatus
 from trading.models import BrokerAccount, Order
@@ -61,6 +62,8 @@ def sent() -> Iterator[list[Sent]]:
 
         signal.connect(receiver, weak=False)
         connected.append((signal, receiver))
+    marks = connect_unfolded(lambda signal, kwargs: log.append(Sent(signal, kwargs)))
+    connected.append((signals.prices_marked, marks))
     yield log
     for signal, receiver in connected:
         signal.disconnect(receiver)

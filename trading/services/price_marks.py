@@ -3,6 +3,7 @@
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -10,7 +11,6 @@ from typing import Any
 from django.db import DataError, connections, models, router, transaction
 from django.db.models import Q
 from django.db.models.base import ModelState
-from django.dispatch import Signal
 from django.utils import timezone
 
 from trading import signals
@@ -63,7 +63,16 @@ _POSITION_ORDER = (
 if tuple(f.attname for f in Position._meta.concrete_fields) != _POSITION_ORDER:
     raise ImportError("Position's columns changed: update price_marks._POSITION_ORDER")
 
-Send = tuple[Signal, BrokerAccount, int, dict[str, Any]]
+
+@dataclass(frozen=True, slots=True)
+class AccountMarked:
+    """One account's part of a committed batch of marks (what `signals.prices_marked` carries)."""
+
+    account: BrokerAccount
+    # (positions seq, the position as marked), in seq order (symbol order).
+    positions: list[tuple[int, Position]]
+    # The account's new account seq, or None when its balances did not move.
+    account_seq: int | None
 
 
 def holder_ids(prices: Mapping[str, Decimal], provider: str) -> list[int]:
@@ -105,17 +114,16 @@ def accounts_mark(
             open_orders[order.account_id].append(order)
 
         written: list[BrokerAccount] = []
-        sends: list[Send] = []
+        sends: list[AccountMarked] = []
         for account in accounts:
             marked = moved.get(account.pk)
             if not marked:
                 continue  # sold, or marked by another process, since the ids were read
-            for position in marked:
-                seq = seq_next(account, StreamChannel.POSITIONS)
-                sends.append((signals.position_changed, account, seq, {"position": position}))
+            seqs = [(seq_next(account, StreamChannel.POSITIONS), p) for p in marked]
+            account_seq = None
             if balances_apply(account, held[account.pk], open_orders[account.pk]):
-                seq = seq_next(account, StreamChannel.ACCOUNT)
-                sends.append((signals.account_changed, account, seq, {"account": account}))
+                account_seq = seq_next(account, StreamChannel.ACCOUNT)
+            sends.append(AccountMarked(account, seqs, account_seq))
             account.updated_at = now  # auto_now: a raw UPDATE skips it
             written.append(account)
         if not written:
@@ -204,23 +212,15 @@ def _position_built(values: tuple[Any, ...], alias: str) -> Position:
     return position
 
 
-def _signals_send(sends: list[Send], at: datetime) -> None:
-    """After the commit, in seq order: the same signals common.emit_assigned sends."""
-    listening = {s: s.has_listeners(BrokerAccount) for s in {send[0] for send in sends}}
-    for signal, account, seq, payload in sends:
-        if not listening[signal]:
-            continue
-        for receiver, result in signal.send_robust(
-            sender=BrokerAccount,
-            account_id=account.pk,
-            user_id=account.user_id,
-            seq=seq,
-            at=at,
-            cause=CAUSE_PRICE,
-            **payload,
-        ):
-            if isinstance(result, Exception):
-                logger.error("receiver %r failed for seq %d", receiver, seq, exc_info=result)
+def _signals_send(sends: list[AccountMarked], at: datetime) -> None:
+    """After the commit: the batch's marks in one signal (one dispatch, not 10,000)."""
+    for receiver, result in signals.prices_marked.send_robust(
+        sender=BrokerAccount, marked=sends, at=at, cause=CAUSE_PRICE
+    ):
+        if isinstance(result, Exception):
+            logger.error(
+                "receiver %r failed for %d marked accounts", receiver, len(sends), exc_info=result
+            )
 
 
 def _rows_write(
