@@ -4,10 +4,10 @@ AutoSchema, or the optional packages DRF and Twisted would load and we never use
 alpaca-py loads pandas and numpy at import (about 55 MB of RSS); drf-spectacular's AutoSchema
 loads django.test, unittest and its contrib extensions (2 MB); DRF's compat module psycopg
 (through django.contrib.postgres, even on SQLite), requests, PyYAML and Pygments (15 MB);
-Twisted's reactor pyOpenSSL (5 MB). A process without an Alpaca account, and every process
-that does not generate the OpenAPI document, must not pay for them. Each case runs in a
-fresh interpreter, since sys.modules is per process and pytest's own has long imported
-everything.
+daphne's Twisted and autobahn pyOpenSSL, cbor2 and click (7 MB). A process without an
+Alpaca account, and every process that does not generate the OpenAPI document, must not
+pay for them. Each case runs in a fresh interpreter, since sys.modules is per process and
+pytest's own has long imported everything.
 """
 
 import importlib
@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("alpaca", "pandas", "numpy", "drf_spectacular.openapi", "drf_spectacular.plumbing")
 # Hidden by portfolio_stream.lean_imports (the database is SQLite here: no DATABASE_URL).
 UNUSED_EXTRAS = ("requests", "yaml", "pygments", "psycopg", "django.contrib.postgres.fields")
-TLS = ("OpenSSL", "twisted.internet.ssl", "twisted.protocols.tls")
+DAPHNE_EXTRAS = ("OpenSSL", "twisted.internet.ssl", "twisted.protocols.tls", "cbor2", "click")
 
 # What manage.py does before Django's setup, as `manage.py serve` (and the worker, market
 # and sync commands) run it: `check` loads the URL conf too.
@@ -115,14 +115,14 @@ def test_no_process_imports_the_extras_drf_never_uses_here() -> None:
     )
 
 
-def test_manage_py_servers_import_twisted_without_tls() -> None:
+def test_manage_py_servers_import_daphne_without_tls_or_wamp_extras() -> None:
     modules = imported_modules(_MANAGE_PY + _PROBE)
 
     assert "twisted.internet.asyncioreactor" in modules and "autobahn" in modules
-    loaded_tls = [package for package in (*TLS, *UNUSED_EXTRAS) if loaded(modules, package)]
-    assert not loaded_tls, (
-        f"manage.py's process imported {loaded_tls}: daphne.server was imported before "
-        "manage.py's main() hid pyOpenSSL, or something imports it at start-up"
+    extras = [package for package in (*DAPHNE_EXTRAS, *UNUSED_EXTRAS) if loaded(modules, package)]
+    assert not extras, (
+        f"manage.py's process imported {extras}: daphne.server was imported before "
+        "manage.py's main() hid them, or something imports them at start-up"
     )
 
 
@@ -133,14 +133,14 @@ def test_the_probe_notices_the_heavy_modules_once_imported() -> None:
         "trading.broker.alpaca.gateway",
         "drf_spectacular.openapi",
         *UNUSED_EXTRAS,
-        *TLS,
+        *DAPHNE_EXTRAS,
     ]
     probe = _MANAGE_PY + _PROBE.replace(
         "print(", "".join(f"import {name}\n" for name in imports) + "print(", 1
     )
     modules = imported_modules(probe)
 
-    assert all(loaded(modules, package) for package in (*HEAVY, *UNUSED_EXTRAS, *TLS))
+    assert all(loaded(modules, package) for package in (*HEAVY, *UNUSED_EXTRAS, *DAPHNE_EXTRAS))
 
 
 def test_no_model_has_a_postgres_field() -> None:
