@@ -221,13 +221,13 @@ class Publisher:
             if buffer is None:
                 loop = asyncio.get_running_loop()
                 wait = self._last_sent.get(key, -self._window) + self._window - loop.time()
-                if wait <= 0:
-                    # A quiet channel: this change goes out at once; the ones that follow
-                    # within the window wait for its end and leave as one frame.
-                    self._send_event(user_id, event, urgent=False)
-                    return
+                # A quiet channel (wait <= 0): this change goes out on the loop's next turn
+                # with whatever the same hand-off brings for the channel; the ones that
+                # follow within the window wait for its end and leave as one frame. A
+                # tick's commit marks all of a user's symbols at once: sent on its own, the
+                # first would leave at once and the rest a whole window later.
                 buffer = self._buffers[key] = CoalescingBuffer()
-                loop.call_later(wait, self._flush_buffer, key, buffer)
+                loop.call_later(max(wait, 0.0), self._flush_buffer, key, buffer)
             buffer.add(event)
             return
         # Whatever is buffered for this channel has lower seqs: it must go out first.
