@@ -4,17 +4,26 @@
         --phases db:coalesced,db:uncoalesced,synthetic:coalesced,synthetic:uncoalesced
 
 One `manage.py serve --no-market --no-worker` process on Redis (RedisPubSubChannelLayer,
-its own channel prefix) and a throwaway SQLite database under var/bench/. This process
-seeds N users holding the same 5 symbols, mints their sessions, opens and subscribes one
-socket each, then runs the phases one after another against the same server and sockets.
-Each phase starts a tick driver process (`bench_stream drive`, in stream_driver.py), which
-produces price ticks for `--seconds` at up to `--rate` ticks/s, round robin over the 5 symbols:
+its own channel prefix) and a throwaway SQLite database under var/bench/ (or with
+--postgres a throwaway PostgreSQL database). This process seeds N users holding the same
+5 symbols (or with --universe U --holdings H, trader i holds H consecutive symbols of the
+first U of the simulated universe, seeded in bulk as bench_marks does), mints their
+sessions, opens and subscribes one socket each, then runs the phases one after another
+against the same server and sockets. Each phase starts a tick driver process
+(`bench_stream drive`, in stream_driver.py), which produces price ticks for `--seconds`
+at up to `--rate` ticks/s, round robin over the symbols:
 
-- source `db`: `trading.services.prices.price_apply` - the real write path (a transaction
-  per holder per tick, domain signals, receivers, publisher). The database decides how many
-  ticks a second this can do; the driver reports what it achieved.
-- source `synthetic`: the same events (positions marked by `position_mark`, built by the
-  realtime event factories, seq continuing from the database's) handed to the real
+- source `db`: `trading.services.prices.price_apply` per symbol - the real write path
+  (each tick marks one symbol's holders; domain signals, receivers, publisher). The
+  database decides how many ticks a second this can do; the driver reports what it
+  achieved.
+- source `market`: the market loop's way (the issue's price-marks scenario with
+  `--universe 30 --holdings 10`): every tick moves every symbol and applies them with one
+  `trading.services.prices.prices_apply`, so each holder account is marked once a tick
+  and gets a position_update per held symbol and an account_update. `rate` is ticks/s
+  (1 as the market ticks); the driver's tick_apply_ms is each whole tick.
+- source `synthetic`: the same events (positions marked by `position_mark`, encoded as
+  the receivers encode them, seq continuing from the database's) handed to the real
   publisher as the receivers hand them, without the database write - to load the stream
   at the requested tick rate. The seqs reached are stored at the end, so the final
   loss check holds for both sources.
@@ -81,28 +90,56 @@ def prepare(options: argparse.Namespace) -> tuple[dict[str, Any], list[dict[str,
     options.run_dir = run_dir
     options.redis_url = live_redis_url()
     options.prefix_of_run = harness.unique_prefix()
+    options.database_url = ""
+    if options.postgres:
+        options.pg_server = harness.postgres_server_url()
+        options.pg_name = f"bench_stream_{os.getpid()}"
+        options.database_url = harness.postgres_database_create(options.pg_server, options.pg_name)
     harness.setup_django(
         db_path=run_dir / "bench.sqlite3",
         redis_url=options.redis_url,
         prefix=options.prefix_of_run,
+        database_url=options.database_url or None,
     )
+    options.symbols = list(harness.SYMBOLS)
+    if options.universe:
+        from trading.broker.simulated.market import UNIVERSE
+
+        options.symbols = [row[0] for row in UNIVERSE[: options.universe]]
     report: dict[str, Any] = {
         "command": " ".join([Path(sys.executable).name, *sys.orig_argv[1:]]),
         "users": options.users,
-        "symbols": list(harness.SYMBOLS),
+        "database": "postgresql" if options.postgres else "sqlite",
+        "symbols": options.symbols,
+        "holdings_per_user": options.holdings if options.universe else len(options.symbols),
         "seconds_per_phase": options.seconds,
         "machine": {"cpus": os.cpu_count(), "loadavg_at_start": harness.loadavg()},
         "run_dir": str(run_dir),
     }
     timings: dict[str, float] = {"migrate_s": harness.migrate()}
     began = time.monotonic()
-    traders = harness.seed_traders(options.users)
+    if options.universe:
+        traders = seed_holders(options.users, options.holdings, options.symbols)
+    else:
+        traders = harness.seed_traders(options.users)
     timings["seed_s"] = time.monotonic() - began
     began = time.monotonic()
     harness.mint_sessions(traders)
     timings["sessions_s"] = time.monotonic() - began
     report["setup"] = {k: round(v, 2) for k, v in timings.items()}
     return report, traders
+
+
+def seed_holders(users: int, holdings: int, symbols: list[str]) -> list[dict[str, Any]]:
+    """bench_marks' traders (user i holds `holdings` consecutive `symbols`, wrapping), in
+    bulk; returns [{user_id, account_id, username}] in account order."""
+    from tests.load.bench_marks import seed
+    from trading.models import BrokerAccount
+    from trading.services.accounts import trading_day_today
+
+    seed(users, holdings, symbols, trading_day_today())
+    rows = BrokerAccount.objects.order_by("pk").values_list("pk", "user_id", "user__username")
+    return [{"user_id": u, "account_id": a, "username": n} for a, u, n in rows]
 
 
 async def orchestrate(
@@ -180,13 +217,14 @@ async def run_phase(
             "tests.load.bench_stream",
             "drive",
             f"--db={run_dir / 'bench.sqlite3'}",
+            f"--database-url={options.database_url}",
             f"--redis-url={os.environ['REDIS_URL']}",
             f"--prefix={options.prefix_of_run}",
             f"--source={source}",
             f"--mode={mode}",
             f"--rate={rate}",
             f"--seconds={options.seconds}",
-            f"--symbols={','.join(harness.SYMBOLS)}",
+            f"--symbols={','.join(options.symbols)}",
             f"--seed={number}",
             f"--drain-timeout={options.drain_timeout}",
             f"--out={out}",
@@ -233,6 +271,7 @@ def main(argv: list[str]) -> None:
     if argv[:1] == ["drive"]:
         parser = argparse.ArgumentParser(prog="bench_stream drive")
         parser.add_argument("--db", required=True)
+        parser.add_argument("--database-url", default="")
         parser.add_argument("--redis-url", required=True)
         parser.add_argument("--prefix", required=True)
         parser.add_argument("--source", choices=SOURCES, default="db")
@@ -252,7 +291,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "--phases",
         default="db:coalesced,db:uncoalesced",
-        help="comma-separated source:mode[:rate] (sources: db, synthetic; "
+        help="comma-separated source:mode[:rate] (sources: db, market, synthetic; "
         "modes: coalesced, uncoalesced, unbatched)",
     )
     parser.add_argument("--rate", type=float, default=50.0, help="target ticks/s (all symbols)")
@@ -265,10 +304,22 @@ def main(argv: list[str]) -> None:
         help="longest wait for the driver's publisher backlog after the ticks end",
     )
     parser.add_argument("--connect-concurrency", type=int, default=20)
+    parser.add_argument(
+        "--universe", type=int, default=0, help="symbols of the simulated universe held (0: 5)"
+    )
+    parser.add_argument("--holdings", type=int, default=10, help="with --universe: per user")
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL database")
     parser.add_argument("--out", help="write the JSON report here too")
     options = parser.parse_args(argv)
-    report, traders = prepare(options)
-    report = asyncio.run(orchestrate(options, report, traders))
+    try:
+        report, traders = prepare(options)
+        report = asyncio.run(orchestrate(options, report, traders))
+    finally:
+        if options.postgres and getattr(options, "pg_name", None):
+            from django.db import connections
+
+            connections.close_all()
+            harness.postgres_database_drop(options.pg_server, options.pg_name)
     report_publish(report, options.out, summary(report), echo_json=True)
 
 
