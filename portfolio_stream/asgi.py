@@ -7,12 +7,12 @@ sockets with 1012 on shutdown.
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portfolio_stream.settings")
 
-# Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+# Django must be set up before anything imports models (as get_asgi_application does).
+django.setup(set_prefix=False)
 
 import asyncio  # noqa: E402
 from typing import Any  # noqa: E402
@@ -22,6 +22,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from operations.reporter import reporter_start  # noqa: E402
+from portfolio_stream.http_threads import PooledThreadsASGIHandler  # noqa: E402
 from realtime import daphne_shim  # noqa: E402
 from realtime.origin import SameOriginValidator  # noqa: E402
 from realtime.publisher import publisher  # noqa: E402
@@ -52,6 +53,8 @@ class PublishOnServerLoop:
 # Every server process reports its socket statistics (the first caller names the role).
 reporter_start("web")
 
+# Django's HTTP on HTTP_THREADS long-lived threads, not a new thread per request.
+django_asgi_app = PooledThreadsASGIHandler(threads=settings.HTTP_THREADS)
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 
 application = PublishOnServerLoop(

@@ -140,6 +140,20 @@ else:
         }
     }
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Persistent connections: every thread that touches the database lives long (the
+    # HTTP_THREADS request threads, the worker, the sockets' REALTIME_DB_THREADS, the
+    # market), so a connection is one per thread, reused instead of reopened (open, pragmas,
+    # functions) by every request. Django advises against this under ASGI because its
+    # handler starts a thread per request; ours does not (portfolio_stream.http_threads).
+    # close_old_connections, at every request's start and end, still closes one left in a
+    # transaction or broken, and reopens after CONN_MAX_AGE. PostgreSQL keeps its pool.
+    DATABASES["default"].update(CONN_MAX_AGE=600, CONN_HEALTH_CHECKS=True)
+
+# Threads serving Django's HTTP requests (portfolio_stream.http_threads), each with its own
+# database connection: the requests in progress at once in one process; more wait.
+HTTP_THREADS = env_int("HTTP_THREADS", 8)
+
 REDIS_URL = env_str("REDIS_URL")
 CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
