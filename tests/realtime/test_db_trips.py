@@ -9,7 +9,7 @@ from django.db import connection
 
 from realtime.db_trips import db_trip
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _where() -> tuple[str, int]:
