@@ -113,14 +113,6 @@ DATABASE_URL = env_str("DATABASE_URL")
 DATABASES: dict[str, dict[str, Any]]
 if DATABASE_URL:
     DATABASES = {"default": dict(dj_database_url.parse(DATABASE_URL, conn_max_age=0))}
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # psycopg 3's pool replaces persistent connections, which Django asks us to
-        # disable under ASGI (CONN_MAX_AGE must stay 0 with a pool).
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
-            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10),
-            "timeout": 10,
-        }
 else:
     DATABASES = {
         "default": {
@@ -153,6 +145,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Threads serving Django's HTTP requests (portfolio_stream.http_threads), each with its own
 # database connection: the requests in progress at once in one process; more wait.
 HTTP_THREADS = env_int("HTTP_THREADS", 8)
+
+# Threads for the sockets' database trips (realtime.db_trips): their user, admission and
+# snapshots. On PostgreSQL round trips overlap; SQLite serializes the snapshots' (IMMEDIATE)
+# transactions anyway, and more threads only wait in its busy handler.
+REALTIME_DB_THREADS = env_int(
+    "REALTIME_DB_THREADS", 1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4
+)
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg 3's pool replaces persistent connections, which Django asks us to disable
+    # under ASGI (CONN_MAX_AGE must stay 0 with a pool). Its default size covers the threads
+    # of one process that may hold a connection at once: the request threads, the sockets'
+    # database threads and 8 more (the order worker's loops, the market, the broker streams,
+    # the rollout watcher, the statistics); past it a thread waits up to `timeout`.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", HTTP_THREADS + REALTIME_DB_THREADS + 8),
+        "timeout": 10,
+    }
 
 REDIS_URL = env_str("REDIS_URL")
 CACHES: dict[str, dict[str, Any]]
@@ -189,12 +200,6 @@ else:
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Threads for the sockets' database trips (realtime.db_trips): their user, admission and
-# snapshots. On PostgreSQL round trips overlap; SQLite serializes the snapshots' (IMMEDIATE)
-# transactions anyway, and more threads only wait in its busy handler.
-REALTIME_DB_THREADS = env_int(
-    "REALTIME_DB_THREADS", 1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4
-)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
