@@ -3,12 +3,12 @@
 N subscribed sockets (DRILL_STORM_SOCKETS, 300 by default; `make test-faults` runs it again
 with 1,000 on SQLite, see docs/benchmarks.md) on one `manage.py serve` with the Redis
 channel layer. The server is stopped with SIGTERM (a deploy: every socket gets 1012) and
-started again on the same port; the tabs reconnect as static/'s live client does after a 1012 (0.5-1 s, then every
-1.5-3 s). Within 20 s of the SIGTERM every tab must be live again with all three
-snapshots; neither server may log an error; the number of Redis connections must not grow
-with the sockets (CLIENT LIST of the drill's own Redis, before and after, and its peak);
-and once the tabs leave, the new server is back at its baseline (gauge, registry, layer)
-within 10 s.
+started again on the same port; the tabs reconnect as static/'s live client does after a
+1012 (0.5-1 s, then every 1.5-3 s). Within 20 s of the SIGTERM every tab must be live again
+with all three snapshots; neither server may log an error; the number of Redis connections
+must not grow with the sockets (CLIENT LIST of the drill's own Redis, before and after, and
+its peak); and once the tabs leave, the new server is back at its baseline (gauge, registry,
+layer) within 10 s.
 """
 
 import asyncio
