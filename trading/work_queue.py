@@ -11,14 +11,15 @@ token in the same transaction: a worker that paused past its lease and was taken
 applies nothing, even if it carries the same worker id.
 """
 
+import functools
 import logging
 import random
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from trading.enums import JobStatus
@@ -46,60 +47,84 @@ class LeaseLost(Exception):  # noqa: N818 - reads as the condition it names
     """The job's lease expired or another claim took it: this run must apply nothing."""
 
 
-def _claimable(now: datetime) -> Q:
-    return Q(status=JobStatus.QUEUED, run_after__lte=now) | Q(
-        status=JobStatus.RUNNING, locked_until__lt=now
-    )
+# The claim, one statement (autocommit): pick the oldest due job whose order has no
+# earlier unfinished job, and in the same UPDATE either lease it to this worker under a
+# fresh token or, out of attempts, fail it. On PostgreSQL one round trip instead of four
+# (BEGIN, the SELECT, the guarded UPDATE, COMMIT), and SKIP LOCKED keeps concurrent
+# claims off the same row; on SQLite the statement holds the write lock from its start,
+# so nothing changes between the pick and the update. The picked row's status and
+# holder before the claim come back from the materialized CTE (RETURNING sees only the
+# new row): a RUNNING one was an expired lease, reclaimed.
+_CLAIM_SQL = """
+WITH picked AS MATERIALIZED (
+    SELECT job.id, job.status, job.locked_by FROM {table} AS job
+    WHERE ((job.status = %(queued)s AND job.run_after <= %(now)s)
+           OR (job.status = %(running)s AND job.locked_until < %(now)s))
+      AND NOT EXISTS (
+          SELECT 1 FROM {table} AS earlier
+          WHERE earlier.order_id = job.order_id AND earlier.id < job.id
+            AND earlier.status IN (%(queued)s, %(running)s))
+    ORDER BY job.id LIMIT 1{lock}
+)
+UPDATE {table} SET
+    status = CASE WHEN attempts >= %(max)s THEN %(failed)s ELSE %(running)s END,
+    attempts = CASE WHEN attempts >= %(max)s THEN attempts ELSE attempts + 1 END,
+    locked_by = CASE WHEN attempts >= %(max)s THEN locked_by ELSE %(worker)s END,
+    locked_until = CASE WHEN attempts >= %(max)s THEN NULL ELSE %(until)s END,
+    lease_token = CASE WHEN attempts >= %(max)s THEN lease_token ELSE %(token)s END,
+    finished_at = CASE WHEN attempts >= %(max)s THEN %(now)s ELSE finished_at END,
+    last_error = CASE WHEN attempts >= %(max)s AND last_error = ''
+                      THEN %(expired)s ELSE last_error END
+WHERE id = (SELECT id FROM picked)
+RETURNING {columns},
+    (SELECT status FROM picked) AS previous_status,
+    (SELECT locked_by FROM picked) AS previous_holder
+"""
+
+
+@functools.cache
+def _claim_sql(vendor: str) -> str:
+    columns = ", ".join(str(field.column) for field in OrderJob._meta.concrete_fields)
+    lock = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
+    return _CLAIM_SQL.format(table=OrderJob._meta.db_table, columns=columns, lock=lock)
 
 
 def job_claim_next(*, worker_id: str) -> OrderJob | None:
-    """Take the oldest due job whose order has no earlier unfinished job, or None."""
+    """Take the oldest due job whose order has no earlier unfinished job, or None.
+
+    A due job out of attempts (its lease expired on the last one) is failed instead.
+    """
     now = timezone.now()
-    earlier_unfinished = OrderJob.objects.filter(
-        order=OuterRef("order"),
-        id__lt=OuterRef("id"),
-        status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
+    token, locked_until = uuid.uuid4(), now + _lease()
+    ops, token_field = connection.ops, OrderJob._meta.get_field("lease_token")
+    params = {
+        "queued": JobStatus.QUEUED.value,
+        "running": JobStatus.RUNNING.value,
+        "failed": JobStatus.FAILED.value,
+        "now": ops.adapt_datetimefield_value(now),
+        "until": ops.adapt_datetimefield_value(locked_until),
+        "max": settings.ORDER_JOB_MAX_ATTEMPTS,
+        "worker": worker_id,
+        "token": token_field.get_db_prep_value(token, connection),
+        "expired": "lease expired too many times",
+    }
+    # Read to the end: on SQLite the statement (and its write lock) ends only then.
+    rows = list(OrderJob.objects.raw(_claim_sql(connection.vendor), params))
+    if not rows:
+        return None
+    job = rows[0]
+    # The columns beyond the model's, which the raw query set as attributes.
+    previous_status, previous_holder = (
+        vars(job).pop("previous_status"),
+        vars(job).pop("previous_holder"),
     )
-    with transaction.atomic():
-        # SKIP LOCKED keeps two PostgreSQL workers off the same row; the guarded
-        # update below is what makes the claim safe on SQLite too.
-        job = (
-            OrderJob.objects.select_for_update(skip_locked=True)
-            .filter(_claimable(now))
-            .exclude(Exists(earlier_unfinished))
-            .order_by("id")
-            .first()
+    if job.status == JobStatus.FAILED:
+        logger.error(
+            "job %s (%s order %s) failed: %s", job.pk, job.kind, job.order_id, job.last_error
         )
-        if job is None:
-            return None
-        if job.attempts >= settings.ORDER_JOB_MAX_ATTEMPTS:
-            job_fail(job, error=job.last_error or "lease expired too many times")
-            return None
-        # Guarded by the version read and by claimability, both re-checked by the update:
-        # a lease its holder renewed meanwhile is no longer up for grabs.
-        previous_status, previous_holder = job.status, job.locked_by
-        token, locked_until = uuid.uuid4(), now + _lease()
-        claimed = OrderJob.objects.filter(
-            _claimable(now),
-            pk=job.pk,
-            status=job.status,
-            attempts=job.attempts,
-            lease_token=job.lease_token,
-        ).update(
-            status=JobStatus.RUNNING,
-            attempts=F("attempts") + 1,
-            locked_by=worker_id,
-            locked_until=locked_until,
-            lease_token=token,
-        )
-        if not claimed:
-            return None
-        # The row as the guarded update left it (no re-read: the update matched the
-        # version read above, and it holds the row until this commits).
-        job.status, job.attempts, job.locked_by = JobStatus.RUNNING, job.attempts + 1, worker_id
-        job.locked_until, job.lease_token = locked_until, token
-        if previous_status == JobStatus.RUNNING:
-            logger.warning("job %s: lease of %s expired; reclaimed", job.pk, previous_holder)
+        return None
+    if previous_status == JobStatus.RUNNING:
+        logger.warning("job %s: lease of %s expired; reclaimed", job.pk, previous_holder)
     return job
 
 

@@ -1,5 +1,6 @@
 """The order work queue in-process: claims, leases, retries with backoff, failure, requeue."""
 
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -9,6 +10,7 @@ import psycopg
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import make_account, set_price
@@ -106,19 +108,23 @@ def test_a_running_job_is_not_claimed_while_its_lease_lasts(account):
     assert job_claim_next(worker_id="w2") is None
 
 
-def test_an_expired_lease_is_reclaimed_and_the_first_worker_loses_it(account):
+def test_an_expired_lease_is_reclaimed_and_the_first_worker_loses_it(account, caplog):
     _buy(account)
     job = job_claim_next(worker_id="w1")
     assert job is not None
     _expire_lease(job)
 
-    again = job_claim_next(worker_id="w2")
+    with caplog.at_level(logging.WARNING, logger="trading.work_queue"):
+        again = job_claim_next(worker_id="w2")
 
     assert again is not None
     assert again.pk == job.pk
     assert again.status == JobStatus.RUNNING
     assert again.attempts == 2
     assert again.locked_by == "w2"
+    assert again.lease_token not in (None, job.lease_token)
+    # The holder before the claim, which the claim's own update overwrote.
+    assert f"job {job.pk}: lease of w1 expired; reclaimed" in caplog.text
     # The first worker comes back from a long pause: every release it tries is refused.
     assert job_complete(job, worker_id="w1") is False
     assert job_retry(job, worker_id="w1", error="late") is False
@@ -145,6 +151,44 @@ def test_a_lease_that_expired_too_often_fails_the_job(account):
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert job.last_error == "lease expired too many times"
+    assert (job.attempts, job.locked_by, job.locked_until) == (3, "w1", None)
+    assert job.finished_at is not None
+
+
+def test_a_job_out_of_attempts_keeps_its_last_error_and_frees_its_order(account, caplog):
+    order = _buy(account)
+    job = job_claim_next(worker_id="w1")
+    assert job is not None
+    OrderJob.objects.filter(pk=job.pk).update(attempts=3, last_error="503 Service Unavailable")
+    _expire_lease(job)
+    cancel = OrderJob.objects.create(order=order, kind=JobKind.CANCEL)
+
+    with caplog.at_level(logging.ERROR, logger="trading.work_queue"):
+        assert job_claim_next(worker_id="w2") is None
+
+    job.refresh_from_db()
+    assert (job.status, job.last_error) == (JobStatus.FAILED, "503 Service Unavailable")
+    assert "failed: 503 Service Unavailable" in caplog.text
+    # The failed job no longer holds back the order's next one.
+    following = job_claim_next(worker_id="w2")
+    assert following is not None
+    assert (following.pk, following.attempts, following.locked_by) == (cancel.pk, 1, "w2")
+
+
+def test_a_claim_is_one_statement_and_reads_back_as_the_row_stored(account):
+    _buy(account)
+
+    with CaptureQueriesContext(connection) as queries:
+        job = job_claim_next(worker_id="w1")
+
+    assert job is not None
+    assert len(queries.captured_queries) == 1
+    stored = OrderJob.objects.get(pk=job.pk)
+    fields = ["status", "attempts", "locked_by", "locked_until", "lease_token", "run_after"]
+    assert [getattr(job, name) for name in fields] == [getattr(stored, name) for name in fields]
+    assert job.locked_until is not None
+    assert job.locked_until.tzinfo is not None
+    assert job_complete(job, worker_id="w1") is True
 
 
 @pytest.mark.parametrize("attempts", range(0, 11))
@@ -260,7 +304,7 @@ def test_requeue_gives_failed_jobs_fresh_attempts(
 @pytest.mark.postgres
 @pytest.mark.skipif(
     django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-    reason="SKIP LOCKED is PostgreSQL's; SQLite relies on the guarded update",
+    reason="SKIP LOCKED is PostgreSQL's; on SQLite the claim holds the write lock",
 )
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_row_locked_by_another_worker_is_skipped_not_waited_for():
