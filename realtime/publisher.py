@@ -12,6 +12,7 @@ Each event is serialized to JSON once, here (realtime.wire); sockets send that t
 
 import asyncio
 import atexit
+import contextlib
 import logging
 import threading
 from collections import deque
@@ -46,6 +47,7 @@ class Publisher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] | None = None
+        self._sender: asyncio.Task[None] | None = None
         self._buffers: dict[tuple[int, str], CoalescingBuffer] = {}
         # When each (user, channel) last sent: coalescing is a throttle, not a delay.
         self._last_sent: dict[tuple[int, str], float] = {}
@@ -54,6 +56,8 @@ class Publisher:
         # every time, and a price tick hands over thousands of events.
         self._handoff: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
         self._wake_pending = False
+        # The loops this publisher started in threads of its own (no server loop was bound).
+        self._private_loops: list[asyncio.AbstractEventLoop] = []
 
     # --- Loop plumbing -----------------------------------------------------------------------
 
@@ -64,6 +68,22 @@ class Publisher:
                 return
             self._loop, self._queue, self._buffers = loop, None, {}
         loop.call_soon_threadsafe(self._start_sender)
+
+    async def unbind_loop(self) -> None:
+        """Stop sending on the running loop, which is about to close (a test's loop).
+
+        Its sender task would otherwise be left pending when the loop closes, and destroyed
+        with a warning at garbage collection. The next publish binds a loop again.
+        """
+        with self._lock:
+            if self._loop is not asyncio.get_running_loop():
+                return
+            sender = self._sender
+            self._loop, self._queue, self._sender, self._buffers = None, None, None, {}
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         loop = self._loop
@@ -77,7 +97,9 @@ class Publisher:
             self._loop, self._queue, self._buffers = loop, None, {}
             # A short-lived process (a command that changes a password, logs a session out)
             # must not exit with that revocation still queued: the daemon thread would die.
-            atexit.register(self.drain)
+            self._private_loops.append(loop)
+            if len(self._private_loops) == 1:
+                atexit.register(self.close)
         loop.call_soon_threadsafe(self._start_sender)
         return loop
 
@@ -97,10 +119,33 @@ class Publisher:
         asyncio.run_coroutine_threadsafe(wait_sent(), loop)
         return done.wait(timeout)
 
+    def close(self) -> None:
+        """Send what is queued, then end the loop threads this publisher started (at exit).
+
+        A sender task left pending on a loop that stops is destroyed with an error in the
+        process's output; a server's own loop is the server's to stop.
+        """
+        self.drain()
+        while self._private_loops:
+            loop = self._private_loops.pop()
+            if loop.is_closed() or not loop.is_running():
+                continue
+            with contextlib.suppress(Exception):  # exiting: a loop already gone is fine
+                asyncio.run_coroutine_threadsafe(self._end_private_loop(), loop).result(1)
+            loop.call_soon_threadsafe(loop.stop)
+
+    async def _end_private_loop(self) -> None:
+        """Cancel every task of the private loop (a sender, also one a later bind orphaned)."""
+        await self.unbind_loop()
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+
     def _start_sender(self) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
         if self._queue is None:
             self._queue = asyncio.Queue()
-            asyncio.get_running_loop().create_task(self._send_forever(self._queue))
+            self._sender = asyncio.get_running_loop().create_task(self._send_forever(self._queue))
         return self._queue
 
     async def _send_forever(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:

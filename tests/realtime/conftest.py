@@ -57,6 +57,7 @@ async def channel_layer(layer_kind: str) -> AsyncIterator[Any]:
     publisher.bind_loop(asyncio.get_running_loop())
     layer = get_channel_layer()
     yield layer
+    await publisher.unbind_loop()
     await layer.flush()
     channel_layers.backends.clear()
 
