@@ -43,14 +43,31 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
+def _first_attempt(job: OrderJob, order: Order) -> bool:
+    """A submit's first claim, its order not canceled meanwhile: it skips the lookup.
+
+    No earlier run of the job exists (each order gets one submit job, `order_submit`),
+    except after an operator's requeue of a failed job, which starts its attempts again
+    though an earlier run may have placed the order: then the broker refuses the
+    duplicate client_order_id and the gateway answers with the order it holds
+    (`BrokerGateway.submit_order`), what the lookup would have found.
+    """
+    return job.attempts == 1 and order.status == OrderStatus.PENDING_NEW
+
+
 def _submit(job: OrderJob, order: Order, gateway: BrokerGateway) -> None:
-    """processOrderSubmit: reconcile first, so a re-run never places the order twice."""
+    """processOrderSubmit: a re-run reconciles first; no run places the order twice."""
     if order.status in TERMINAL_ORDER_STATUSES or order.broker_order_id:
         return
     # Extended before every broker call: one call may take ~20 s (two, chained, on a
     # duplicate client_order_id), so a submit could outlive a lease taken only once.
     job_lease_extend(job)
-    known = gateway.get_order_by_client_id(order.client_order_id)
+    # A re-run asks first: a lookup is cheaper than a refused submit and its lookup.
+    known = (
+        None
+        if _first_attempt(job, order)
+        else gateway.get_order_by_client_id(order.client_order_id)
+    )
     if known is None:
         if order.status == OrderStatus.PENDING_CANCEL:
             # Canceled while this submit waited for a retry: never place it now. The

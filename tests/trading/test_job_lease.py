@@ -200,6 +200,8 @@ def test_renewal_keeps_a_long_jobs_lease(account, monkeypatch, clock):
 
     broker = ScriptedBroker(slow)
     use_broker(monkeypatch, broker)
+    # A retry: it looks the order up before submitting, two calls in a row.
+    OrderJob.objects.filter(order=order).update(attempts=1)
     job = claim("w1")
 
     job_run(job, worker_id="w1")
@@ -209,7 +211,23 @@ def test_renewal_keeps_a_long_jobs_lease(account, monkeypatch, clock):
     order.refresh_from_db()
     assert order.status == OrderStatus.NEW
     done = OrderJob.objects.get(pk=job.pk)
-    assert (done.status, done.locked_by, done.attempts) == (JobStatus.DONE, "w1", 1)
+    assert (done.status, done.locked_by, done.attempts) == (JobStatus.DONE, "w1", 2)
+
+
+def test_a_first_attempt_submits_without_a_lookup_a_retry_looks_first(account, monkeypatch):
+    first, second = limit_buy(account), limit_buy(account)
+    OrderJob.objects.filter(order=second).update(attempts=1)
+    broker = ScriptedBroker()
+    use_broker(monkeypatch, broker)
+
+    job_run(claim("w1"), worker_id="w1")
+    assert broker.calls == ["submit"]
+    job_run(claim("w1"), worker_id="w1")
+    assert broker.calls == ["submit", "lookup", "submit"]
+
+    for order in (first, second):
+        order.refresh_from_db()
+        assert order.broker_order_id == f"broker-{order.client_order_id}"
 
 
 def test_a_stale_run_of_the_same_worker_id_is_fenced_by_its_token(account, clock):

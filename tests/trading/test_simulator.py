@@ -260,13 +260,20 @@ def test_cancel_of_an_unknown_order_is_rejected(account, other_account):
     assert not isinstance(raised.value, BrokerNotCancelable)
 
 
-def test_duplicate_client_order_id_is_rejected(account):
+def test_duplicate_client_order_id_answers_with_the_order_the_venue_holds(account):
     set_price("AAPL", "200.00")
     sink = RecordingSink()
     venue = gateway(account, sink)
-    venue.submit_order(request(qty="1", client_order_id="once"))
-    with pytest.raises(BrokerRejected, match="unique"):
-        venue.submit_order(request(qty="1", client_order_id="once"))
+    first = venue.submit_order(request(qty="1", client_order_id="once"))
+    events = len(sink.updates)
+
+    again = venue.submit_order(request(qty="1", client_order_id="once"))
+
+    # Placed once; the second answer is the venue's order as it stands (filled), like the
+    # Alpaca gateway's answer to Alpaca's refusal of a duplicate client_order_id.
+    assert again.broker_order_id == first.broker_order_id
+    assert (again.status, again.filled_qty) == (OrderStatus.FILLED, D("1"))
+    assert len(sink.updates) == events
     assert SimulatedOrder.objects.count() == 1
     assert Fill.objects.count() == 1
     account.refresh_from_db()

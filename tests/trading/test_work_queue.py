@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tests.factories import make_account, set_price
 from trading.broker.simulated.venue import SimulatedGateway
-from trading.broker.types import BrokerUnavailable
+from trading.broker.types import BrokerUnavailable, TradeUpdate
 from trading.enums import JobKind, JobStatus, OrderStatus
 from trading.models import Instrument, Order, OrderJob, Position, SimulatedOrder
 from trading.services.orders import order_submit
@@ -368,3 +368,47 @@ def test_worker_threads_split_the_queue_without_doing_a_job_twice():
         assert Position.objects.get(account=account, symbol="AAPL").qty == Decimal("6")
         statuses = Order.objects.filter(account=account).values_list("status", flat=True)
         assert set(statuses) == {OrderStatus.FILLED}
+
+
+def test_a_requeued_submit_the_venue_already_took_is_not_placed_twice(
+    account, settings, monkeypatch, work_queue
+):
+    settings.ORDER_JOB_MAX_ATTEMPTS = 1
+    lost: list[TradeUpdate] = []
+
+    def gateway(account):
+        # The venue takes the order; its answer and its `new` event are lost in transit.
+        return SimulatedGateway(
+            account.pk,
+            lambda account_id, update: lost.append(update),
+            max_fill_qty=Decimal("1000"),
+            latency_seconds=30.0,
+            answer_timeout_seconds=0.0,
+        )
+
+    monkeypatch.setattr("trading.worker.gateway_for_account", gateway)
+    set_price("AAPL", "200.00")
+    order = order_submit(
+        account=account,
+        symbol="AAPL",
+        side="buy",
+        qty=Decimal("5"),
+        type="limit",
+        limit_price=Decimal("150.00"),
+    )
+    assert work_queue() == 1
+    job = OrderJob.objects.get(order=order)
+    assert job.status == JobStatus.FAILED  # out of attempts, though the venue has it
+    monkeypatch.undo()
+    assert [update.event for update in lost] == ["new"]
+
+    assert jobs_requeue([job.pk]) == 1
+    assert work_queue() == 1  # its first attempt again: submitted without a lookup
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.DONE, 1)
+    venue_order = SimulatedOrder.objects.get(client_order_id=order.client_order_id)
+    order.refresh_from_db()
+    # The venue refused the duplicate and answered with its order: the same one, resting.
+    assert order.status == OrderStatus.NEW
+    assert order.broker_order_id == str(venue_order.broker_order_id)

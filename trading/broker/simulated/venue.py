@@ -192,6 +192,10 @@ def match_symbol(symbol: str, price: Decimal, sink: TradeUpdateSink, max_fill_qt
         return match_orders(list(open_orders), price, sink, max_fill_qty)
 
 
+class _DuplicateOrderError(Exception):
+    """The account already has an order under the request's client_order_id."""
+
+
 class SimulatedGateway:
     """BrokerGateway for one account at the simulated venue."""
 
@@ -216,6 +220,28 @@ class SimulatedGateway:
         instrument = Instrument.objects.filter(symbol=request.symbol, tradable=True).first()
         if instrument is None or instrument.price is None:
             raise BrokerRejected(f"asset {request.symbol} is not tradable")
+        try:
+            accepted = self._accept(request, instrument.price)
+        except _DuplicateOrderError:
+            # The venue refuses a second order under one client_order_id; like Alpaca's
+            # gateway, the answer is the order it holds (an earlier attempt's).
+            known = self.get_order_by_client_id(request.client_order_id)
+            if known is None:
+                raise BrokerRejected("client_order_id must be unique") from None
+            return known
+        # The broker has the order; its answer is still on the wire.
+        timeout = self._answer_timeout_seconds
+        if timeout is not None and self._latency_seconds > timeout:
+            time.sleep(timeout)
+            raise BrokerUnavailable("the simulated broker did not answer in time")
+        if self._latency_seconds > 0:
+            # Not sleep(0): that hands the GIL to the server's other threads, and the
+            # worker can then wait a whole switch interval (5 ms) to get it back.
+            time.sleep(self._latency_seconds)
+        return accepted
+
+    def _accept(self, request: OrderRequest, price: Decimal) -> BrokerOrder:
+        """Book the order, its `new` and what it fills at once, in one transaction."""
         now = timezone.now()
         with transaction.atomic():
             try:
@@ -236,24 +262,15 @@ class SimulatedGateway:
                     updated_at=now,
                 )
             except IntegrityError:
-                raise BrokerRejected("client_order_id must be unique") from None
+                raise _DuplicateOrderError from None  # out of the transaction, rolled back
             accepted = to_broker_order(order)
             booking = venue_booking.set(object())
             try:
                 self._sink(self._account_id, TradeUpdate("new", accepted, now))
                 # A marketable order meets the displayed liquidity at once.
-                match_orders([order], instrument.price, self._sink, self._max_fill_qty)
+                match_orders([order], price, self._sink, self._max_fill_qty)
             finally:
                 venue_booking.reset(booking)
-        # The broker has the order; its answer is still on the wire.
-        timeout = self._answer_timeout_seconds
-        if timeout is not None and self._latency_seconds > timeout:
-            time.sleep(timeout)
-            raise BrokerUnavailable("the simulated broker did not answer in time")
-        if self._latency_seconds > 0:
-            # Not sleep(0): that hands the GIL to the server's other threads, and the
-            # worker can then wait a whole switch interval (5 ms) to get it back.
-            time.sleep(self._latency_seconds)
         return accepted
 
     def cancel_order(self, broker_order_id: str) -> None:
