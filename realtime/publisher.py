@@ -41,6 +41,14 @@ DRAIN_TIMEOUT_SECONDS = 3.0
 MAX_SEND_BATCH = 500
 
 
+def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:
+    """A private loop thread: run until Publisher.close stops the loop, then close it."""
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
+
+
 class Publisher:
     def __init__(self, coalesce_window_seconds: float = SOURCE_COALESCE_WINDOW_SECONDS) -> None:
         self._window = coalesce_window_seconds
@@ -93,7 +101,9 @@ class Publisher:
             if self._loop is not None and not self._loop.is_closed():
                 return self._loop
             loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="publisher", daemon=True).start()
+            threading.Thread(
+                target=_run_until_stopped, args=(loop,), name="publisher", daemon=True
+            ).start()
             self._loop, self._queue, self._buffers = loop, None, {}
             # A short-lived process (a command that changes a password, logs a session out)
             # must not exit with that revocation still queued: the daemon thread would die.
