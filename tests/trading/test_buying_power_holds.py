@@ -197,8 +197,10 @@ def test_a_limit_buy_beyond_the_cash_is_refused(account):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_fifty_concurrent_submits_against_one_account_never_overspend(work_queue):
+@pytest.mark.parametrize("locked_by", ["account", "user"])  # the REST POST locks by user
+def test_fifty_concurrent_submits_against_one_account_never_overspend(work_queue, locked_by):
     account = make_account("racer", cash="100000.00")
+    whose = {"account": account} if locked_by == "account" else {"user_id": account.user_id}
     set_price("AAPL", "200.00")
     start = threading.Barrier(50)
     accepted: list[str] = []
@@ -209,7 +211,7 @@ def test_fifty_concurrent_submits_against_one_account_never_overspend(work_queue
         try:
             start.wait(timeout=30)
             order = order_submit(
-                account=account,
+                **whose,
                 symbol="AAPL",
                 side="buy",
                 qty=D("20"),

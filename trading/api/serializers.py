@@ -6,6 +6,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
 from trading.enums import OrderSide, OrderType, PositionSide, TimeInForce
 from trading.models import BrokerAccount, Fill, Order, Position
@@ -328,3 +329,34 @@ class OrderListErrorSerializer(serializers.Serializer[dict[str, Any]]):
     """An invalid `status` filter."""
 
     status = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+# --- Built once -------------------------------------------------------------------------------
+# DRF builds a serializer's fields anew for every instance (a ModelSerializer from the model's
+# metadata), most of the cost of serializing one order or validating one. The order views
+# use these instances instead, their fields built on first use; `to_representation` and
+# `run_validation` keep nothing on the instance, so request threads share them.
+_ORDER_OUTPUT = OrderSerializer()
+_ORDER_CREATE_INPUT = OrderCreateSerializer()
+
+
+def order_representation(order: Order) -> dict[str, Any]:
+    """`OrderSerializer(order).data`, with the fields built once."""
+    representation: dict[str, Any] = _ORDER_OUTPUT.to_representation(order)
+    return representation
+
+
+def order_create_validated(data: Any) -> dict[str, Any]:
+    """`OrderCreateSerializer(data=data)`'s validated data, with the fields built once; an
+    invalid request raises the ValidationError `is_valid(raise_exception=True)` raises."""
+    try:
+        validated: dict[str, Any] = _ORDER_CREATE_INPUT.run_validation(data)
+        return validated
+    except ValidationError:
+        pass
+    # The error through a serializer of its own: `is_valid` words some errors its own way
+    # (a null body is "No data provided"), and an invalid order may pay for its fields.
+    serializer = OrderCreateSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    validated = serializer.validated_data
+    return validated

@@ -28,6 +28,8 @@ from trading.api.serializers import (
     OrderSerializer,
     PortfolioSnapshotSerializer,
     PositionSerializer,
+    order_create_validated,
+    order_representation,
 )
 from trading.models import BrokerAccount, Order
 from trading.selectors import (
@@ -56,12 +58,17 @@ class OrderPagination(PageNumberPagination):
     page_size = 50
 
 
-def request_account(request: Request) -> BrokerAccount:
-    """The signed-in user's broker account, or a 404 that says how to get one."""
+def request_user(request: Request) -> AbstractBaseUser:
+    """The signed-in user (the views' permission already refused anyone else)."""
     user = request.user
     if not isinstance(user, AbstractBaseUser):
         raise NotAuthenticated()
-    account = account_get_for_user(user=user)
+    return user
+
+
+def request_account(request: Request) -> BrokerAccount:
+    """The signed-in user's broker account, or a 404 that says how to get one."""
+    account = account_get_for_user(user=request_user(request))
     if account is None:
         raise NoBrokerAccount()
     return account
@@ -130,14 +137,21 @@ class OrderListApi(ApiView):
     )
     def post(self, request: Request) -> Response:
         """Submit an order; it starts `pending_new` and the order worker sends it on."""
-        account = request_account(request)
-        serializer = OrderCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        user = request_user(request)
         try:
-            order = order_submit(account=account, **serializer.validated_data)
+            fields = order_create_validated(request.data)
+        except Exception:
+            # Without an account the answer is the 404, whatever the input.
+            request_account(request)
+            raise
+        try:
+            # The service finds the account by its user as it locks it: one read.
+            order = order_submit(user_id=user.pk, **fields)
+        except BrokerAccount.DoesNotExist as error:
+            raise NoBrokerAccount() from error
         except DomainError as error:
             raise domain_error_to_api(error) from error
-        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        return Response(order_representation(order), status=status.HTTP_201_CREATED)
 
 
 class OrderDetailApi(ApiView):
@@ -147,7 +161,7 @@ class OrderDetailApi(ApiView):
         order = order_get(account=request_account(request), order_id=id)
         if order is None:
             raise OrderNotFound()
-        return Response(OrderSerializer(order).data)
+        return Response(order_representation(order))
 
     @extend_schema(
         responses={
@@ -168,7 +182,7 @@ class OrderDetailApi(ApiView):
             raise OrderNotFound() from error
         except DomainError as error:
             raise domain_error_to_api(error) from error
-        return Response(OrderSerializer(order).data, status=status.HTTP_202_ACCEPTED)
+        return Response(order_representation(order), status=status.HTTP_202_ACCEPTED)
 
 
 class AccountHistoryApi(ApiView):

@@ -42,6 +42,12 @@ def account_lock(account_id: int) -> BrokerAccount:
     return BrokerAccount.objects.select_for_update().get(pk=account_id)
 
 
+def account_lock_for_user(user_id: int) -> BrokerAccount:
+    """account_lock, the account found by its user (one per user): BrokerAccount.DoesNotExist
+    if the user has none."""
+    return BrokerAccount.objects.select_for_update().get(user_id=user_id)
+
+
 def emit(account: BrokerAccount, channel: StreamChannel, signal: Signal, /, **payload: Any) -> int:
     """Assign the channel's next seq in this transaction and send `signal` after commit."""
     seq = seq_next(account, channel)

@@ -26,6 +26,7 @@ from trading.services.accounts import (
 from trading.services.common import (
     DomainError,
     account_lock,
+    account_lock_for_user,
     emit,
     emit_assigned,
     seq_fields,
@@ -58,7 +59,8 @@ def status_rank(status: str) -> int:
 
 def order_submit(
     *,
-    account: BrokerAccount,
+    account: BrokerAccount | None = None,
+    user_id: int | None = None,
     symbol: str,
     side: str,
     qty: Decimal,
@@ -69,6 +71,10 @@ def order_submit(
 ) -> Order:
     """Create the order and its submit job in one transaction; the worker carries it out.
 
+    The order is for `account`, or for the account of `user_id`, found by the lock itself
+    (BrokerAccount.DoesNotExist if the user has none): the REST POST reads no account
+    before, so the account is read once per order, locked.
+
     `client_order_id` is the account's idempotency key: sent again with the same fields it
     returns the order it made; with other fields it is refused (`idempotency_key_reused`).
     """
@@ -76,7 +82,12 @@ def order_submit(
     if time_in_force not in TimeInForce.values:
         raise DomainError("Time in force must be day, gtc or ioc.", field="time_in_force")
     with transaction.atomic():
-        account = account_lock(account.pk)
+        if account is not None:
+            account = account_lock(account.pk)
+        elif user_id is not None:
+            account = account_lock_for_user(user_id)
+        else:
+            raise TypeError("order_submit needs an account or a user_id")
         # Under the account lock, so two retries of one request cannot both create.
         if client_order_id:
             existing = Order.objects.filter(account=account, client_order_id=client_order_id)
