@@ -40,8 +40,9 @@ def test_the_worker_places_the_order_at_alpaca_with_our_client_order_id(
     order.refresh_from_db()
     assert order.broker_order_id == placed["id"]
     assert order.status == OrderStatus.ACCEPTED
-    # The queue looked first, so a re-run could never place it twice.
-    assert fake_alpaca.requests("GET", "/v2/orders:by_client_order_id")
+    # A first attempt places it without looking first (a re-run looks: the next test).
+    assert len(fake_alpaca.requests("POST", "/v2/orders")) == 1
+    assert not fake_alpaca.requests("GET", "/v2/orders:by_client_order_id")
 
 
 def test_a_rerun_after_a_lost_response_does_not_place_the_order_twice(
@@ -61,10 +62,43 @@ def test_a_rerun_after_a_lost_response_does_not_place_the_order_twice(
         },
     )
 
+    OrderJob.objects.filter(order=order).update(attempts=1)  # that attempt timed out
+
     work_queue()
 
     assert len(fake_alpaca.account(KEY_ID).orders) == 1
     assert not fake_alpaca.requests("POST", "/v2/orders")
+    order.refresh_from_db()
+    assert order.broker_order_id == fake_alpaca.order(KEY_ID, order.client_order_id)["id"]
+
+
+def test_a_requeued_first_attempt_alpaca_already_has_is_not_placed_twice(
+    alpaca_account, fake_alpaca, work_queue
+):
+    fake_alpaca.account(KEY_ID).auto_fill = False
+    order = submit(alpaca_account)
+    # An earlier run placed it, failed on the lost answer, and an operator requeued the
+    # job: its attempts start again, so it submits without looking first.
+    fake_alpaca.broker.submit(
+        fake_alpaca.account(KEY_ID),
+        {
+            "symbol": "AAPL",
+            "qty": "2",
+            "side": "buy",
+            "type": "market",
+            "time_in_force": "day",
+            "client_order_id": order.client_order_id,
+        },
+    )
+
+    assert work_queue() == 1
+
+    # Alpaca refused the duplicate; the gateway answered with the order Alpaca holds.
+    assert len(fake_alpaca.account(KEY_ID).orders) == 1
+    assert len(fake_alpaca.requests("POST", "/v2/orders")) == 1
+    order.refresh_from_db()
+    assert order.broker_order_id == fake_alpaca.order(KEY_ID, order.client_order_id)["id"]
+    assert OrderJob.objects.get(order=order).status == JobStatus.DONE
 
 
 def test_insufficient_buying_power_at_alpaca_rejects_the_order_with_its_reason(

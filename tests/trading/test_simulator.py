@@ -4,6 +4,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError
 
 from tests.factories import set_price
 from trading.broker.simulated.market import MIN_PRICE, UNIVERSE, RandomWalkFeed
@@ -265,7 +266,7 @@ def test_duplicate_client_order_id_answers_with_the_order_the_venue_holds(accoun
     sink = RecordingSink()
     venue = gateway(account, sink)
     first = venue.submit_order(request(qty="1", client_order_id="once"))
-    events = len(sink.updates)
+    events, positions = len(sink.updates), venue.list_positions()
 
     again = venue.submit_order(request(qty="1", client_order_id="once"))
 
@@ -274,6 +275,7 @@ def test_duplicate_client_order_id_answers_with_the_order_the_venue_holds(accoun
     assert again.broker_order_id == first.broker_order_id
     assert (again.status, again.filled_qty) == (OrderStatus.FILLED, D("1"))
     assert len(sink.updates) == events
+    assert venue.list_positions() == positions  # its fill worked out, then rolled back
     assert SimulatedOrder.objects.count() == 1
     assert Fill.objects.count() == 1
     account.refresh_from_db()
@@ -340,3 +342,32 @@ def test_a_fill_that_closes_a_position_needs_no_hold(account):
 
     assert sink.events == ["new", "fill", "new", "fill"]
     assert SimulatedOrder.objects.filter(status=OrderStatus.FILLED).count() == 2
+
+
+def test_a_replayed_execution_inside_the_venues_booking_rolls_the_booking_back(account):
+    # The booking skips the replay check (its execution ids are new); should one repeat
+    # anyway, the unique execution_id refuses it and nothing of the order is booked.
+    set_price("AAPL", "200.00")
+    sink = RecordingSink()
+
+    def twice(account_id: int, update: TradeUpdate) -> None:
+        sink(account_id, update)
+        if update.execution_id is not None:
+            sink(account_id, update)
+
+    with pytest.raises(IntegrityError):
+        # A partial fill, so the repeat does not overfill the order first.
+        SimulatedGateway(account.pk, twice, max_fill_qty=D("4")).submit_order(request(qty="10"))
+
+    assert not SimulatedOrder.objects.exists()
+    assert not Fill.objects.exists()
+    account.refresh_from_db()
+    assert account.cash == D("100000.00")
+    # Outside a booking (a broker stream's replay) the repeat is ignored, as before.
+    venue = gateway(account, sink)
+    accepted = venue.submit_order(request(qty="1"))
+    fill = next(u for u in sink.updates if u.order.broker_order_id == accepted.broker_order_id)
+    while fill.execution_id is None:
+        fill = sink.updates[sink.updates.index(fill) + 1]
+    assert trade_update_apply(account.pk, fill) is False
+    assert Fill.objects.count() == 1

@@ -267,7 +267,10 @@ def _apply(account: BrokerAccount, order: Order, update: TradeUpdate) -> bool:
         if not execution_id or qty is None or qty <= 0 or price is None or price <= 0:
             logger.error("malformed %s event for order %s ignored", update.event, order.pk)
             return False
-        if Fill.objects.filter(execution_id=execution_id).exists():
+        # A replay is ignored; the venue's booking of an order it just accepted has none
+        # (and the unique execution_id would still refuse one, rolling the booking back).
+        replayable = venue_booking.get() is None
+        if replayable and Fill.objects.filter(execution_id=execution_id).exists():
             logger.info("duplicate execution %s ignored", execution_id)
             return False
         if order.filled_qty + qty > order.qty:

@@ -31,7 +31,8 @@ from trading.money import ZERO, to_avg_price
 
 # Set while the venue hands one order's trade updates to the sink inside one transaction
 # (its `new`, then its fills): the sink may keep what the first update locked and read for
-# the next ones (trading.services.fills), as nothing else runs in between.
+# the next ones (trading.services.fills), as nothing else runs in between. The order was
+# accepted in that same transaction, so its execution ids are new: none is a replay.
 venue_booking: ContextVar[object | None] = ContextVar("venue_booking", default=None)
 
 
@@ -109,7 +110,6 @@ def _fill(
     filled = order.filled_qty == order.qty
     order.status = OrderStatus.FILLED if filled else OrderStatus.PARTIALLY_FILLED
     order.updated_at = now
-    order.save()
     position_qty = _move_venue_position(order, row, qty, price)
     return TradeUpdate(
         event="fill" if filled else "partial_fill",
@@ -127,7 +127,6 @@ def _cancel_unaffordable_rest(order: SimulatedOrder, price: Decimal, now: dateti
     unfilled = order.qty - order.filled_qty
     order.status = OrderStatus.CANCELED
     order.updated_at = now
-    order.save(update_fields=["status", "updated_at"])
     reason = (
         f"Canceled with {unfilled.normalize():f} unfilled: at ${price:,} they would cost more "
         f"than the ${left:,} of buying power the order still held."
@@ -141,7 +140,8 @@ def _execute(
     """Fill as much of the order as the displayed liquidity allows, at `price`.
 
     Like a broker holding buying power, never beyond the order's hold: the part the hold
-    cannot pay for at this price is canceled, and the trader told why.
+    cannot pay for at this price is canceled, and the trader told why. Moves the venue
+    position; the order is left for the caller to write, once, as its updates left it.
     """
     qty = min(order.qty - order.filled_qty, max_fill_qty)
     capped = False
@@ -174,6 +174,8 @@ def match_orders(
         if order.status in TERMINAL_ORDER_STATUSES or not _is_marketable(order, price):
             continue
         updates = _execute(order, price, max_fill_qty, timezone.now())
+        if updates:
+            order.save()
         for update in updates:
             sink(order.account_id, update)
         executions += sum(update.execution_id is not None for update in updates)
@@ -243,32 +245,38 @@ class SimulatedGateway:
     def _accept(self, request: OrderRequest, price: Decimal) -> BrokerOrder:
         """Book the order, its `new` and what it fills at once, in one transaction."""
         now = timezone.now()
+        order = SimulatedOrder(
+            account_id=self._account_id,
+            client_order_id=request.client_order_id,
+            symbol=request.symbol,
+            side=request.side,
+            type=request.type,
+            time_in_force=request.time_in_force,
+            qty=request.qty,
+            limit_price=request.limit_price,
+            buying_power_hold=request.buying_power_hold,
+            status=OrderStatus.NEW,
+            submitted_at=now,
+            updated_at=now,
+        )
+        accepted = to_broker_order(order)
         with transaction.atomic():
+            # A marketable order meets the displayed liquidity at once. Worked out before
+            # the order is written, so it is written once, as its fills leave it.
+            updates: list[TradeUpdate] = []
+            if _is_marketable(order, price):
+                updates = _execute(order, price, self._max_fill_qty, timezone.now())
             try:
-                # The transaction's first statement, so it needs no savepoint of its own: its
-                # conflict (a duplicate order) has nothing else to roll back.
-                order = SimulatedOrder.objects.create(
-                    account_id=self._account_id,
-                    client_order_id=request.client_order_id,
-                    symbol=request.symbol,
-                    side=request.side,
-                    type=request.type,
-                    time_in_force=request.time_in_force,
-                    qty=request.qty,
-                    limit_price=request.limit_price,
-                    buying_power_hold=request.buying_power_hold,
-                    status=OrderStatus.NEW,
-                    submitted_at=now,
-                    updated_at=now,
-                )
+                # No savepoint: its conflict (a duplicate order) rolls back the whole
+                # transaction, which so far holds only the venue position's move.
+                order.save(force_insert=True)
             except IntegrityError:
-                raise _DuplicateOrderError from None  # out of the transaction, rolled back
-            accepted = to_broker_order(order)
+                raise _DuplicateOrderError from None
             booking = venue_booking.set(object())
             try:
                 self._sink(self._account_id, TradeUpdate("new", accepted, now))
-                # A marketable order meets the displayed liquidity at once.
-                match_orders([order], price, self._sink, self._max_fill_qty)
+                for update in updates:
+                    self._sink(self._account_id, update)
             finally:
                 venue_booking.reset(booking)
         return accepted
