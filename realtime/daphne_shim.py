@@ -26,6 +26,10 @@
    logged: about 0.3 ms of a connection's CPU in a reconnect storm's profile. Its `pformat`
    now hands the log a value that is formatted if the line is written.
 
+6. **A lean input queue.** daphne gives each connection an `asyncio.Queue` for what the
+   client sends (about 3 KiB empty); a socket's is a `realtime.input_queue.InputQueue`
+   (`put_nowait` and `get`, all daphne calls). HTTP requests keep daphne's.
+
 `install()` patches only when daphne's server is already imported (`manage.py serve`, the
 `daphne` command, `runserver`), and only the versions below; anything else keeps daphne's
 own behaviour and logs why. tests/integration checks every patch over a real daphne.
@@ -40,6 +44,7 @@ from functools import partial
 from typing import Any
 
 from realtime.conf import CLOSE_HANDSHAKE_TIMEOUT_SECONDS
+from realtime.input_queue import InputQueue
 
 logger = logging.getLogger(__name__)
 
@@ -144,15 +149,32 @@ def _patch_scope(server_class: Any) -> None:
     original = server_class.create_application
 
     def create_application(self: Any, protocol: Any, scope: dict[str, Any]) -> Any:
-        if scope.get("type") == "websocket":
-            backlog: Callable[[], int | None] = partial(transport_backlog, protocol)
-            send_now: Callable[[str], bool] = partial(send_text_now, self, protocol)
-            extensions = scope.setdefault("extensions", {})
-            extensions[TRANSPORT_BACKLOG_EXTENSION] = backlog
-            extensions[SEND_NOW_EXTENSION] = send_now
-        return original(self, protocol, scope)
+        if scope.get("type") != "websocket":
+            return original(self, protocol, scope)
+        backlog: Callable[[], int | None] = partial(transport_backlog, protocol)
+        send_now: Callable[[str], bool] = partial(send_text_now, self, protocol)
+        extensions = scope.setdefault("extensions", {})
+        extensions[TRANSPORT_BACKLOG_EXTENSION] = backlog
+        extensions[SEND_NOW_EXTENSION] = send_now
+        return create_websocket_application(self, protocol, scope)
 
     server_class.create_application = create_application
+
+
+def create_websocket_application(server: Any, protocol: Any, scope: dict[str, Any]) -> Any:
+    """daphne 4.2's Server.create_application with a lean input queue (6. below)."""
+    assert "application_instance" not in server.connections[protocol]  # noqa: S101 - daphne's
+    input_queue = InputQueue()
+    scope.setdefault("asgi", {"version": "3.0"})
+    application_instance = server.application(
+        scope=scope, receive=input_queue.get, send=partial(server.handle_reply, protocol)
+    )
+    if protocol not in server.connections:
+        return None
+    server.connections[protocol]["application_instance"] = asyncio.ensure_future(
+        application_instance, loop=asyncio.get_event_loop()
+    )
+    return input_queue
 
 
 # --- 3. Graceful shutdown ------------------------------------------------------------------
