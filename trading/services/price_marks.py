@@ -106,7 +106,12 @@ def accounts_mark(
             BrokerAccount.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")
         )
         now = timezone.now()
-        held, moved = _positions_marked(account_ids, prices, prev_closes, now)
+        alias = router.db_for_write(Position)
+        # PostgreSQL computes, writes and returns the marks in one statement; SQLite marks
+        # in Python (its decimals are doubles) and the rows are written below.
+        in_sql = connections[alias].vendor == "postgresql"
+        marking = _positions_marked_in_sql if in_sql else _positions_marked
+        held, moved = marking(account_ids, prices, prev_closes, now)
         open_orders: dict[int, list[Order]] = defaultdict(list)
         for order in Order.objects.filter(
             account_id__in=[pk for pk in account_ids if pk in moved], status__in=OPEN_ORDER_STATUSES
@@ -128,15 +133,16 @@ def accounts_mark(
             written.append(account)
         if not written:
             return 0
-        _rows_write(
-            Position,
-            _POSITION_WRITE,
-            [
-                (*(getattr(p, name) for name in _POSITION_WRITE), p.pk)
-                for account in written
-                for p in moved[account.pk]
-            ],
-        )
+        if not in_sql:
+            _rows_write(
+                Position,
+                _POSITION_WRITE,
+                [
+                    (*(getattr(p, name) for name in _POSITION_WRITE), p.pk)
+                    for account in written
+                    for p in moved[account.pk]
+                ],
+            )
         _rows_write(
             BrokerAccount,
             _ACCOUNT_WRITE,
@@ -194,6 +200,151 @@ def _positions_marked(
             )
             moved[account_id].append(position)
         held[account_id].append(position)
+    return held, moved
+
+
+def _half_even(exact: str, rounded: str, places: int) -> str:
+    """SQL for `exact` rounded to `places` decimals half to even, as trading.money rounds,
+    given `rounded` = round(exact, places): round() takes a half away from zero, so an
+    exact half whose rounded last digit came out odd goes back one unit."""
+    unit, half = Decimal(1).scaleb(-places), Decimal(5).scaleb(-places - 1)
+    return (
+        f"CASE WHEN abs({rounded} - {exact}) = {half} AND mod({rounded} * {10**places}, 2) <> 0 "
+        f"THEN {rounded} - sign({exact}) * {unit} ELSE {rounded} END"
+    )
+
+
+# trading.money.ratio (numerator / |denominator| at 6 decimals, half to even, 0 when the
+# denominator is) in three steps: the exact quotient's whole millionths, twice what is left
+# over, then the rounding. PostgreSQL's `/` rounds at a scale of its own. Python's quotient
+# is rounded to 28 digits before its 6 decimals; for values that fit the columns that never
+# moves the result (a quotient of two column values that near a half without being one
+# would need a numerator of 10^21 of its last place: cents, or a price's 10^-8).
+def _ratio_whole(num: str, den: str) -> str:
+    return f"CASE WHEN {den} = 0 THEN 0 ELSE div({num} * 1000000, abs({den})) END"
+
+
+def _ratio_rest(num: str, den: str, whole: str) -> str:
+    return f"CASE WHEN {den} = 0 THEN 0 ELSE 2 * abs({num} * 1000000 - {whole} * abs({den})) END"
+
+
+def _ratio(num: str, den: str, whole: str, rest: str) -> str:
+    return (
+        f"CASE WHEN {den} = 0 THEN 0 WHEN {rest} > abs({den}) OR ({rest} = abs({den}) "
+        f"AND mod({whole}, 2) <> 0) THEN ({whole} + sign({num})) * 0.000001 "
+        f"ELSE {whole} * 0.000001 END"
+    )
+
+
+def _stacked(source: str, *levels: dict[str, str]) -> str:
+    """SELECTs nested over `source`, each adding its named expressions over the level below
+    (`s.` names its columns). OFFSET 0 keeps each level a level: pulled up, every reference
+    to a value would compute it again."""
+    sql = source
+    for level in levels:
+        added = ", ".join(f"{expr} AS {name}" for name, expr in level.items())
+        sql = f"SELECT s.*, {added} FROM ({sql} OFFSET 0) s"  # noqa: S608 (our own expressions)
+    return sql
+
+
+_MARKED = _stacked(
+    # Every position of the batch's accounts, with its symbol's new price if it moved.
+    "SELECT p.id, p.account_id, p.symbol, p.qty, p.market_value AS held_value, "
+    "v.price IS NOT NULL AND p.current_price <> v.price AS moved, v.price, "
+    "coalesce(v.prev_close, 0) AS prev_close, p.qty * v.price AS x_value, "
+    "p.qty * p.avg_entry_price AS x_cost, p.qty * p.lastday_price AS x_intraday "
+    "FROM trading_position p LEFT JOIN unnest(%(symbols)s::varchar[], %(prices)s::numeric[], "
+    "%(prev_closes)s::numeric[]) AS v(symbol, price, prev_close) ON p.symbol = v.symbol "
+    "WHERE p.account_id = ANY(%(accounts)s::bigint[])",
+    {
+        "r_value": "round(s.x_value, 2)",
+        "r_cost": "round(s.x_cost, 2)",
+        "r_intraday": "round(s.x_intraday, 2)",
+    },
+    {
+        "mark_value": _half_even("s.x_value", "s.r_value", 2),
+        "cost_basis": _half_even("s.x_cost", "s.r_cost", 2),
+        "intraday_basis": _half_even("s.x_intraday", "s.r_intraday", 2),
+        "change": "s.price - s.prev_close",
+    },
+    {"pl": "s.mark_value - s.cost_basis", "ipl": "s.mark_value - s.intraday_basis"},
+    {
+        "w_pl": _ratio_whole("s.pl", "s.cost_basis"),
+        "w_ipl": _ratio_whole("s.ipl", "s.intraday_basis"),
+        "w_change": _ratio_whole("s.change", "s.prev_close"),
+    },
+    {
+        "r_pl": _ratio_rest("s.pl", "s.cost_basis", "s.w_pl"),
+        "r_ipl": _ratio_rest("s.ipl", "s.intraday_basis", "s.w_ipl"),
+        "r_change": _ratio_rest("s.change", "s.prev_close", "s.w_change"),
+    },
+    {
+        "plpc": _ratio("s.pl", "s.cost_basis", "s.w_pl", "s.r_pl"),
+        "iplpc": _ratio("s.ipl", "s.intraday_basis", "s.w_ipl", "s.r_ipl"),
+        "change_today": _ratio("s.change", "s.prev_close", "s.w_change", "s.r_change"),
+    },
+)
+# One statement per batch on PostgreSQL: each moved position's marks computed from its
+# holding and the tick's prices (trading.domain.marks_for's arithmetic, exactly: numeric
+# products are exact, rounded half to even as above), written, and returned in
+# _POSITION_ORDER after a "moved" flag (but updated_at: it is `now`, and psycopg's
+# timestamptz loader was a tenth of a tick); then the unmoved positions' values balances read
+# (symbol, qty, market value); by account and symbol. Reading the rows, marking them in
+# Python and writing them back as arrays took most of a tick's CPU, in this process.
+# cost_basis is returned as computed, as the Python path marks it (a mark does not write it).
+_MARK_SQL = f"""
+WITH c AS MATERIALIZED ({_MARKED}),
+marked AS (
+    UPDATE trading_position p SET current_price = c.price, market_value = c.mark_value,
+        unrealized_pl = c.pl, unrealized_plpc = c.plpc, unrealized_intraday_pl = c.ipl,
+        unrealized_intraday_plpc = c.iplpc, change_today = c.change_today,
+        updated_at = %(now)s
+    FROM c WHERE p.id = c.id AND c.moved
+    RETURNING true, p.id, p.account_id, p.symbol, p.qty, p.avg_entry_price, p.current_price,
+        p.lastday_price, p.market_value, c.cost_basis, p.unrealized_pl, p.unrealized_plpc,
+        p.unrealized_intraday_pl, p.unrealized_intraday_plpc, p.change_today
+)
+SELECT * FROM marked
+UNION ALL
+SELECT false, id, account_id, symbol, qty, NULL, NULL, NULL, held_value, NULL, NULL, NULL,
+    NULL, NULL, NULL
+FROM c WHERE NOT moved
+ORDER BY 3, 4
+"""  # noqa: S608 (no value in the text: every one is a parameter)
+if Position._meta.db_table != "trading_position":
+    raise ImportError("Position's table changed: update price_marks._MARK_SQL")
+
+
+def _positions_marked_in_sql(
+    account_ids: Sequence[int],
+    prices: Mapping[str, Decimal],
+    prev_closes: Mapping[str, Any],
+    now: datetime,
+) -> tuple[dict[int, list[Position]], dict[int, list[Position]]]:
+    """_positions_marked on PostgreSQL, the moved positions written too: by _MARK_SQL, the
+    marked positions built from what it returns (the values as stored)."""
+    held: dict[int, list[Position]] = defaultdict(list)
+    moved: dict[int, list[Position]] = defaultdict(list)
+    alias = router.db_for_write(Position)
+    symbols = list(prices)
+    params: dict[str, str | datetime] = {
+        "symbols": _pg_array(symbols),
+        "prices": _pg_array([prices[s] for s in symbols]),
+        "prev_closes": _pg_array([prev_closes.get(s) for s in symbols]),
+        "accounts": _pg_array(list(account_ids)),
+        "now": now,
+    }
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_MARK_SQL, params)
+        rows = cursor.fetchall()
+    for row in rows:
+        if row[0]:
+            position = _position_built((*row[1:], now), alias)
+            moved[position.account_id].append(position)
+        else:
+            position = Position(id=row[1], account_id=row[2], symbol=row[3], qty=row[4])
+            position.market_value = row[8]
+        held[position.account_id].append(position)
     return held, moved
 
 
