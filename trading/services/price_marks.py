@@ -1,4 +1,4 @@
-"""Marking many accounts' positions to new prices at once: one read and one write per table."""
+"""Marking many accounts' positions to new prices at once: a few statements a batch."""
 
 import logging
 from collections import defaultdict
