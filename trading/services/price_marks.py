@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import DataError, connections, models, router, transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
 from django.db.models.base import ModelState
 from django.utils import timezone
@@ -17,8 +17,8 @@ from trading import signals
 from trading.domain import Holding, marks_for
 from trading.enums import OPEN_ORDER_STATUSES, StreamChannel
 from trading.models import BrokerAccount, Instrument, Order, Position
-from trading.money import fits_column
 from trading.services.accounts import BALANCE_FIELDS, balances_apply
+from trading.services.bulk_rows import pg_array, rows_write
 from trading.services.common import CAUSE_PRICE, seq_fields, seq_next
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def holder_ids(prices: Mapping[str, Decimal], provider: str) -> list[int]:
 def instrument_prices_set(prices: Mapping[str, tuple[Decimal, datetime]]) -> None:
     """Record each symbol's latest trade price and its time, in one write."""
     rows = [(price, at, symbol) for symbol, (price, at) in prices.items()]
-    _rows_write(Instrument, ("price", "price_updated_at"), rows, key="symbol")
+    rows_write(Instrument, ("price", "price_updated_at"), rows, key="symbol")
 
 
 def accounts_mark(
@@ -134,7 +134,7 @@ def accounts_mark(
         if not written:
             return 0
         if not in_sql:
-            _rows_write(
+            rows_write(
                 Position,
                 _POSITION_WRITE,
                 [
@@ -143,7 +143,7 @@ def accounts_mark(
                     for p in moved[account.pk]
                 ],
             )
-        _rows_write(
+        rows_write(
             BrokerAccount,
             _ACCOUNT_WRITE,
             [(*(getattr(a, name) for name in _ACCOUNT_WRITE), a.pk) for a in written],
@@ -328,10 +328,10 @@ def _positions_marked_in_sql(
     alias = router.db_for_write(Position)
     symbols = list(prices)
     params: dict[str, str | datetime] = {
-        "symbols": _pg_array(symbols),
-        "prices": _pg_array([prices[s] for s in symbols]),
-        "prev_closes": _pg_array([prev_closes.get(s) for s in symbols]),
-        "accounts": _pg_array(list(account_ids)),
+        "symbols": pg_array(symbols),
+        "prices": pg_array([prices[s] for s in symbols]),
+        "prev_closes": pg_array([prev_closes.get(s) for s in symbols]),
+        "accounts": pg_array(list(account_ids)),
         "now": now,
     }
     with connections[alias].cursor() as cursor:
@@ -372,91 +372,3 @@ def _signals_send(sends: list[AccountMarked], at: datetime) -> None:
             logger.error(
                 "receiver %r failed for %d marked accounts", receiver, len(sends), exc_info=result
             )
-
-
-def _rows_write(
-    model: type[models.Model],
-    fields: Sequence[str],
-    rows: list[tuple[Any, ...]],
-    *,
-    key: str = "id",
-) -> None:
-    """UPDATE `fields` of each row (values, then the key): one statement on PostgreSQL, one
-    executemany on SQLite.
-
-    Not `QuerySet.bulk_update` (a CASE WHEN per field and row: 88 % of a mark's time in an
-    earlier profile); the column checks run once per column and batch instead of once per
-    value (at 10,000 marks a tick, field by field preparation of the
-    values was a fifth of the tick): decimals are checked against their column's shape
-    (the exact-decimal rule of ExactDecimalField), datetimes prepared by their field.
-    """
-    if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
-    meta = model._meta
-    columns = [meta.get_field(name) for name in (*fields, key)]
-    typed = [field for field in columns if isinstance(field, models.Field)]
-    if len(typed) != len(columns):
-        raise ValueError(f"not all concrete columns: {fields}, {key}")
-    concrete, key_field = typed[:-1], typed[-1]
-    for index, field in enumerate(concrete):
-        values = [row[index] for row in rows]
-        if isinstance(field, models.DecimalField):
-            _decimals_check(model, field, values)  # both drivers take a Decimal as it is
-        elif isinstance(field, models.DateTimeField):
-            # A batch shares its timestamp: each distinct value is prepared once.
-            ready = {v: field.get_db_prep_save(v, connection) for v in set(values)}
-            if any(ready[v] is not v for v in ready):  # PostgreSQL takes them as they are
-                rows = [(*row[:index], ready[row[index]], *row[index + 1 :]) for row in rows]
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    if connection.vendor == "postgresql":
-        # One statement for the batch: each column an array, joined back by the key. As
-        # 10,000 statements (pipelined executemany), PostgreSQL's per-statement work and
-        # psycopg binding each row's values took a third of a tick.
-        arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in typed)
-        names = ", ".join(quote(str(field.column)) for field in typed)
-        assignments = ", ".join(
-            f"{quote(str(f.column))} = v.{quote(str(f.column))}" for f in concrete
-        )
-        column = quote(str(key_field.column))
-        # Names and types come from the model; every value is a parameter.
-        sql = (
-            f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({names}) "  # noqa: S608
-            f"WHERE {table}.{column} = v.{column}"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [_pg_array(values) for values in zip(*rows, strict=True)])
-        return
-    assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in concrete)
-    # Names come from the model; every value is a parameter. SQLite runs each statement in
-    # process: executemany is as quick as one statement would be.
-    sql = f"UPDATE {table} SET {assignments} WHERE {quote(str(key_field.column))} = %s"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
-def _pg_array(values: Sequence[Any]) -> str:
-    """An array literal of the values, for the statement to cast: psycopg's list dumper
-    quotes element by element in Python (a fifth of a tick). str() of a Decimal, an int or
-    a datetime is PostgreSQL's input syntax; other elements are double-quoted, escaped."""
-    if all(isinstance(v, Decimal | int) and not isinstance(v, bool) for v in values):
-        return "{" + ",".join(map(str, values)) + "}"
-    return "{" + ",".join("NULL" if v is None else _pg_quoted(str(v)) for v in values) + "}"
-
-
-def _pg_quoted(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _decimals_check(
-    model: type[models.Model], field: "models.DecimalField[Any, Any]", values: list[Any]
-) -> None:
-    """Refuse the batch if its largest value does not fit the column (ExactDecimalField's rule)."""
-    largest = max((abs(v) for v in values if v is not None), default=None)
-    if largest is None or fits_column(largest, field.max_digits or 0, field.decimal_places or 0):
-        return
-    raise DataError(
-        f"{model.__name__}.{field.name}: {largest} does not fit "
-        f"{field.max_digits} digits with {field.decimal_places} decimal places"
-    )
