@@ -22,6 +22,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from operations.reporter import reporter_start  # noqa: E402
+from portfolio_stream.heap_freeze import heap_freeze  # noqa: E402
 from portfolio_stream.http_threads import PooledThreadsASGIHandler  # noqa: E402
 from realtime import daphne_shim  # noqa: E402
 from realtime.origin import SameOriginValidator  # noqa: E402
@@ -66,3 +67,6 @@ application = PublishOnServerLoop(
         }
     )
 )
+
+# What the server imported to serve lives as long as it does: out of the collector's walks.
+heap_freeze()
