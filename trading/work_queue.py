@@ -172,11 +172,41 @@ def job_lease_extend(job: OrderJob) -> None:
     job_lease_renew(job)
 
 
-def _release(job: OrderJob, worker_id: str, **changes: object) -> bool:
-    """Apply `changes` if this claim still holds the job's lease."""
-    updated = OrderJob.objects.filter(_held(job), locked_by=worker_id).update(
-        locked_until=None, **changes
+@functools.cache
+def _release_sql(names: tuple[str, ...], vendor: str) -> str:
+    quote = connection.ops.quote_name
+    meta = OrderJob._meta
+    columns = [quote(str(meta.get_field(name).column)) for name in names]  # type: ignore[union-attr]
+    assignments = ", ".join(f"{column} = %s" for column in columns)
+    # The fence, as in _held: this claim's token on a running job, by this worker.
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {quote('locked_until')} = NULL, {assignments} "  # noqa: S608
+        f"WHERE {quote('id')} = %s AND {quote('status')} = %s AND {quote('lease_token')} = %s "
+        f"AND {quote('locked_by')} = %s"
     )
+
+
+def _release(job: OrderJob, worker_id: str, **changes: object) -> bool:
+    """Apply `changes` if this claim still holds the job's lease.
+
+    One raw statement (as the claim): the ORM's guarded update was a tenth of a job's CPU.
+    The values are prepared by their fields, as the ORM would.
+    """
+    if job.lease_token is None:  # never after a claim; `= NULL` would match nothing
+        return False
+    names = tuple(changes)
+    meta = OrderJob._meta
+    values = [
+        meta.get_field(name).get_db_prep_save(value, connection)  # type: ignore[union-attr]
+        for name, value in changes.items()
+    ]
+    token = meta.get_field("lease_token").get_db_prep_save(job.lease_token, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _release_sql(names, connection.vendor),
+            [*values, job.pk, JobStatus.RUNNING.value, token, worker_id],
+        )
+        updated = cursor.rowcount
     if not updated:
         logger.warning("job %s: lease lost before release by %s", job.pk, worker_id)
     return bool(updated)

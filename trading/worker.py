@@ -20,10 +20,12 @@ from trading.enums import TERMINAL_ORDER_STATUSES, JobKind, OrderStatus
 from trading.metrics import ORDER_JOBS
 from trading.models import Order, OrderJob
 from trading.services.common import connections_recycle
+from trading.services.fills import booked_order_pop
 from trading.services.gateways import gateway_for_account
 from trading.services.orders import (
     order_apply_broker_state,
     order_cancel_locally,
+    order_knows_broker_state,
     order_reject,
 )
 from trading.work_queue import (
@@ -88,6 +90,13 @@ def _submit(job: OrderJob, order: Order, gateway: BrokerGateway) -> None:
             known = gateway.submit_order(request)
         except BrokerRejected as rejection:
             order_reject(order_id=order.pk, reason=str(rejection), lease=job)
+            return
+        # The simulated venue books its answer's `new` (and fills) before answering: when
+        # that booking committed with the answer already known, there is nothing to write
+        # and no need to read the order again. Its id never changes once set and statuses
+        # only move forward, so what the booking knew, the order still knows.
+        booked = booked_order_pop(order.pk)
+        if booked is not None and order_knows_broker_state(booked, known):
             return
     order_apply_broker_state(order_id=order.pk, broker_order=known, lease=job)
 

@@ -1,5 +1,6 @@
 """Trade updates from any broker: fills into positions and cash, statuses into orders."""
 
+import copy
 import logging
 import threading
 from decimal import Decimal
@@ -8,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from trading import signals
-from trading.broker.simulated.venue import venue_booking
+from trading.broker.simulated.venue import VenueBooking, venue_booking
 from trading.broker.types import TradeUpdate
 from trading.domain import (
     Holding,
@@ -33,8 +34,21 @@ from trading.services.accounts import BALANCE_FIELDS, account_books_read, balanc
 from trading.services.common import account_lock, emit, emit_assigned, seq_fields, seq_next
 from trading.services.orders import order_status_advance, status_rank
 from trading.services.positions import position_store
+from trading.services.row_writes import row_insert, row_update
 
 logger = logging.getLogger(__name__)
+
+# The order columns a fill writes (row_update): what it moves, and the status and broker
+# id, which a `new` deferred to it within a venue booking left unsaved.
+ORDER_FILL_FIELDS = (
+    "filled_qty",
+    "filled_avg_price",
+    "buying_power_used",
+    "broker_order_id",
+    "status",
+    "filled_at",
+    "updated_at",
+)
 
 FILL_EVENTS = frozenset({"fill", "partial_fill"})
 # Alpaca's trade_updates events that name an order status of the same spelling.
@@ -120,7 +134,7 @@ def _apply_fill(
     qty: Decimal,
     price: Decimal,
 ) -> None:
-    fill = Fill.objects.create(
+    fill = Fill(
         account=account,
         order=order,
         execution_id=execution_id,
@@ -130,6 +144,7 @@ def _apply_fill(
         price=price,
         executed_at=update.timestamp,
     )
+    row_insert(fill)
     submitted_at = order.submitted_at
     transaction.on_commit(
         lambda: SUBMIT_TO_FILL.observe(max((timezone.now() - submitted_at).total_seconds(), 0.0))
@@ -166,7 +181,8 @@ def _apply_fill(
     elif status_rank(order.status) < status_rank(OrderStatus.PARTIALLY_FILLED):
         # A late execution still moves money, but never reopens a pending-cancel or ended order.
         order.status = OrderStatus.PARTIALLY_FILLED
-    order.save()
+    # Every column a fill moves, and the status and broker id a deferred `new` left unsaved.
+    row_update(order, ORDER_FILL_FIELDS)
 
     after = holding_after_fill(holding, order.side, qty, price)
     current, prev_close = _mark_prices(account, order.symbol, price)
@@ -187,16 +203,19 @@ def _apply_fill(
     channels = [StreamChannel.ORDERS, StreamChannel.ORDERS, StreamChannel.POSITIONS]
     channels += [StreamChannel.ACCOUNT] if moved else []
     seqs = [seq_next(account, channel) for channel in channels]
-    account.save(
-        update_fields=[
+    # orders_seq is always among them: a deferred `new`'s seq is written here too.
+    row_update(
+        account,
+        [
             "cash",
             "realized_pl",
             "realized_pl_today",
             *(BALANCE_FIELDS if moved else ()),
-            *seq_fields(*set(channels)),
+            *seq_fields(*sorted(set(channels))),
             "updated_at",
-        ]
+        ],
     )
+    _HELD.deferred = False
     orders = StreamChannel.ORDERS
     emit_assigned(account, orders, signals.trade_executed, seqs[0], fill=fill, order=order)
     emit_assigned(account, orders, signals.order_updated, seqs[1], order=order)
@@ -217,6 +236,9 @@ class _Held(threading.local):
         self.booking: object | None = None
         self.account: BrokerAccount | None = None
         self.order: Order | None = None
+        # A status update applied in memory whose writes (the order's status and broker
+        # id, the account's orders_seq) a later update of the same booking makes.
+        self.deferred = False
 
 
 _HELD = _Held()
@@ -242,6 +264,56 @@ def _hold(account: BrokerAccount, order: Order) -> None:
     _HELD.booking, _HELD.account, _HELD.order = venue_booking.get(), account, order
 
 
+class _Booked(threading.local):
+    """The order as the last venue booking this thread committed left it."""
+
+    order: Order | None = None
+
+
+_BOOKED = _Booked()
+
+
+def booked_order_pop(order_id: object) -> Order | None:
+    """The order as this thread's last committed venue booking left it, if it was this one.
+
+    The worker's submit then knows what the venue's answer would write without reading the
+    order again: the booking applied that answer's `new` (trading.worker).
+    """
+    order, _BOOKED.order = _BOOKED.order, None
+    return order if order is not None and order.pk == order_id else None
+
+
+def _booked_when_committed(order: Order) -> None:
+    """Remember the order as the booking leaves it, once (and only if) the booking commits."""
+    snapshot = copy.copy(order)
+    transaction.on_commit(lambda: setattr(_BOOKED, "order", snapshot))
+
+
+def _deferred_write(account: BrokerAccount, order: Order) -> None:
+    """Write what a deferred status update left unsaved, before anything else touches it."""
+    if not _HELD.deferred:
+        return
+    _HELD.deferred = False
+    row_update(order, ["status", "broker_order_id", "updated_at"])
+    row_update(account, seq_fields(StreamChannel.ORDERS))
+
+
+def _defers(update: TradeUpdate) -> bool:
+    """Whether a status update may leave its writes to the booking's next update.
+
+    Only inside a venue booking with updates still to follow (a marketable order's `new`,
+    then its fills): the next one writes the whole of what this one changed, the order's
+    status and broker id and the account's orders_seq, in the same transaction, so the
+    rows end as if both had written. Terminal statuses release holds and write at once.
+    """
+    booking = venue_booking.get()
+    return (
+        isinstance(booking, VenueBooking)
+        and booking.following > 0
+        and update.event not in TERMINAL_ORDER_STATUSES
+    )
+
+
 def trade_update_apply(account_id: int, update: TradeUpdate) -> bool:
     """Apply one broker event exactly once; returns False for duplicates and stale events."""
     # No savepoint when nested (the venue calls this inside its own transaction, twice
@@ -252,11 +324,19 @@ def trade_update_apply(account_id: int, update: TradeUpdate) -> bool:
         if held is not None:
             account, order = held
         else:
+            if _HELD.deferred and _HELD.booking is venue_booking.get():
+                # Another order in the same booking (the venue books one): write its rest.
+                if _HELD.account is not None and _HELD.order is not None:
+                    _deferred_write(_HELD.account, _HELD.order)
+            _HELD.deferred = False  # what an earlier booking left was rolled back with it
             account = account_lock(account_id)
             order = _order_for_update(account, update)
         applied = _apply(account, order, update)
-        if venue_booking.get() is not None:
+        booking = venue_booking.get()
+        if booking is not None:
             _hold(account, order)
+            if isinstance(booking, VenueBooking) and not booking.following:
+                _booked_when_committed(order)
     return applied
 
 
@@ -266,6 +346,7 @@ def _apply(account: BrokerAccount, order: Order, update: TradeUpdate) -> bool:
         execution_id, qty, price = update.execution_id, update.qty, update.price
         if not execution_id or qty is None or qty <= 0 or price is None or price <= 0:
             logger.error("malformed %s event for order %s ignored", update.event, order.pk)
+            _deferred_write(account, order)
             return False
         # A replay is ignored; the venue's booking of an order it just accepted has none
         # (and the unique execution_id would still refuse one, rolling the booking back).
@@ -275,9 +356,11 @@ def _apply(account: BrokerAccount, order: Order, update: TradeUpdate) -> bool:
             return False
         if order.filled_qty + qty > order.qty:
             logger.error("execution %s overfills order %s; ignored", execution_id, order.pk)
+            _deferred_write(account, order)
             return False
         _apply_fill(account, order, update, execution_id, qty, price)
         return True
+    _deferred_write(account, order)
     if update.event not in STATUS_EVENTS:
         logger.warning("unknown trade update event %r ignored", update.event)
         return False
@@ -285,8 +368,11 @@ def _apply(account: BrokerAccount, order: Order, update: TradeUpdate) -> bool:
     if learned_id:
         order.broker_order_id = update.order.broker_order_id
     reason = update.reason or ("rejected by the broker" if update.event == "rejected" else "")
-    # An advance saves the whole order, the broker's id with it.
-    advanced = order_status_advance(account, order, update.event, reason=reason)
-    if learned_id and not advanced:
+    defer = _defers(update)
+    # An advance saves the whole order, the broker's id with it (unless deferred).
+    advanced = order_status_advance(account, order, update.event, reason=reason, write=not defer)
+    if advanced and defer:
+        _HELD.deferred = True
+    elif learned_id and not advanced:
         order.save(update_fields=["broker_order_id", "updated_at"])
     return advanced

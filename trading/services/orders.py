@@ -236,7 +236,9 @@ def order_cancel_request(*, account: BrokerAccount, order_id: uuid.UUID | str) -
     return order
 
 
-def _set_status(account: BrokerAccount, order: Order, status: str, reason: str = "") -> None:
+def _set_status(
+    account: BrokerAccount, order: Order, status: str, reason: str = "", *, write: bool = True
+) -> None:
     now = timezone.now()
     order.status = status
     if status == OrderStatus.CANCELED:
@@ -247,19 +249,32 @@ def _set_status(account: BrokerAccount, order: Order, status: str, reason: str =
     elif status == OrderStatus.REJECTED:
         order.failed_at = order.failed_at or now
         order.reject_reason = reason or order.reject_reason
-    order.save()
-    emit(account, StreamChannel.ORDERS, signals.order_updated, order=order)
+    if write:
+        order.save()
+        emit(account, StreamChannel.ORDERS, signals.order_updated, order=order)
+        return
+    # The caller writes the order and the account's orders_seq later in this transaction
+    # (a venue booking's `new`, written by its fill): the event is assigned its seq now.
+    order.updated_at = now
+    seq = seq_next(account, StreamChannel.ORDERS)
+    emit_assigned(account, StreamChannel.ORDERS, signals.order_updated, seq, order=order)
 
 
 def order_status_advance(
-    account: BrokerAccount, order: Order, status: str, *, reason: str = ""
+    account: BrokerAccount, order: Order, status: str, *, reason: str = "", write: bool = True
 ) -> bool:
-    """Move the order forward to `status`; stale or backward updates are ignored."""
+    """Move the order forward to `status`; stale or backward updates are ignored.
+
+    With `write` False (a status that is not terminal) the order and the account's
+    orders_seq change in memory only, the event assigned its seq: the caller writes both.
+    """
     if status == order.status or status_rank(status) < status_rank(order.status):
         return False
     if order.status in TERMINAL_ORDER_STATUSES:
         return False
-    _set_status(account, order, status, reason)
+    if not write and status in TERMINAL_ORDER_STATUSES:
+        raise ValueError("a terminal status releases holds: it is written at once")
+    _set_status(account, order, status, reason, write=write)
     if status in TERMINAL_ORDER_STATUSES:
         account_refresh(account)  # releases the buying power the order held
     return True
@@ -290,7 +305,7 @@ def order_apply_broker_state(
     With `lease`, only while that job's claim still holds its lease (else LeaseLost).
     """
     order = Order.objects.get(pk=order_id)
-    if _knows_broker_state(order, broker_order):
+    if order_knows_broker_state(order, broker_order):
         # Nothing to write, and a locked read could not find otherwise: the broker's id
         # never changes once set and statuses only move forward. Saves a write
         # transaction per job when the broker's trade updates got here first (the
@@ -310,7 +325,7 @@ def order_apply_broker_state(
     return order
 
 
-def _knows_broker_state(order: Order, broker_order: BrokerOrder) -> bool:
+def order_knows_broker_state(order: Order, broker_order: BrokerOrder) -> bool:
     """True when applying `broker_order` to `order` would change nothing."""
     if order.broker_order_id != broker_order.broker_order_id:
         return False

@@ -3,10 +3,21 @@
 from decimal import Decimal
 
 from trading import signals
-from trading.domain import Holding, marks_for
+from trading.domain import Holding, Marks, marks_for
 from trading.enums import StreamChannel
 from trading.models import BrokerAccount, Instrument, Position
 from trading.services.common import CAUSE_TRADE, emit
+from trading.services.row_writes import row_insert, row_update
+
+# What position_store sets on a position it keeps: its holding, its price and its marks.
+POSITION_STORED_FIELDS = (
+    "qty",
+    "avg_entry_price",
+    "lastday_price",
+    "current_price",
+    *Marks.__dataclass_fields__,
+    "updated_at",
+)
 
 
 def _prev_close(symbol: str) -> Decimal | None:
@@ -61,5 +72,8 @@ def position_store(
         position.avg_entry_price = holding.avg_entry_price
         position.lastday_price = holding.lastday_price
         position_mark(position, current_price, prev_close)
-        position.save()
+        if position.pk is None:
+            row_insert(position)
+        else:
+            row_update(position, POSITION_STORED_FIELDS)
     return position

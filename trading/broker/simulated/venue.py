@@ -28,12 +28,21 @@ from trading.domain import (
 from trading.enums import TERMINAL_ORDER_STATUSES, OrderSide, OrderStatus, OrderType
 from trading.models import Instrument, SimulatedOrder, SimulatedPosition
 from trading.money import ZERO, to_avg_price
+from trading.services.row_writes import row_insert, row_update
 
 # Set while the venue hands one order's trade updates to the sink inside one transaction
 # (its `new`, then its fills): the sink may keep what the first update locked and read for
 # the next ones (trading.services.fills), as nothing else runs in between. The order was
 # accepted in that same transaction, so its execution ids are new: none is a replay.
 venue_booking: ContextVar[object | None] = ContextVar("venue_booking", default=None)
+
+
+class VenueBooking:
+    """One order's booking: `following` counts its updates still to come after the one
+    being handed over, so the sink may leave a write to the next (trading.services.fills)."""
+
+    def __init__(self, updates: int) -> None:
+        self.following = updates
 
 
 def to_broker_order(order: SimulatedOrder) -> BrokerOrder:
@@ -83,13 +92,15 @@ def _move_venue_position(
         return ZERO
     if row:
         row.qty, row.avg_entry_price = after.qty, after.avg_entry_price
-        row.save(update_fields=["qty", "avg_entry_price"])
+        row_update(row, ["qty", "avg_entry_price"])
     else:
-        SimulatedPosition.objects.create(
-            account_id=order.account_id,
-            symbol=order.symbol,
-            qty=after.qty,
-            avg_entry_price=after.avg_entry_price,
+        row_insert(
+            SimulatedPosition(
+                account_id=order.account_id,
+                symbol=order.symbol,
+                qty=after.qty,
+                avg_entry_price=after.avg_entry_price,
+            )
         )
     return after.qty
 
@@ -269,16 +280,18 @@ class SimulatedGateway:
             try:
                 # No savepoint: its conflict (a duplicate order) rolls back the whole
                 # transaction, which so far holds only the venue position's move.
-                order.save(force_insert=True)
+                row_insert(order)
             except IntegrityError:
                 raise _DuplicateOrderError from None
-            booking = venue_booking.set(object())
+            booked = [TradeUpdate("new", accepted, now), *updates]
+            booking = VenueBooking(len(booked))
+            token = venue_booking.set(booking)
             try:
-                self._sink(self._account_id, TradeUpdate("new", accepted, now))
-                for update in updates:
+                for update in booked:
+                    booking.following -= 1
                     self._sink(self._account_id, update)
             finally:
-                venue_booking.reset(booking)
+                venue_booking.reset(token)
         return accepted
 
     def cancel_order(self, broker_order_id: str) -> None:
