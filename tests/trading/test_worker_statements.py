@@ -8,8 +8,11 @@ import pytest
 from django.db import connection
 
 from tests.factories import make_account
+from tests.trading.test_services_fills import update
 from trading import signals
+from trading.broker.simulated.venue import VenueBooking, venue_booking
 from trading.models import BrokerAccount, Fill, Instrument, Order, Position
+from trading.services.fills import trade_update_apply
 from trading.services.orders import order_submit
 from trading.work_queue import job_claim_next
 from trading.worker import job_run
@@ -132,3 +135,29 @@ def test_a_new_without_fills_is_written_at_once(settings, events):
     assert order.status == "new"
     assert order.broker_order_id
     assert BrokerAccount.objects.get(pk=account.pk).orders_seq == before + 1
+
+
+@pytest.mark.parametrize(
+    "following",
+    [
+        {"qty": "5", "price": "200"},  # overfills the order of 1: refused
+        {"qty": "0", "price": "200"},  # malformed: refused
+    ],
+)
+def test_a_deferred_new_is_written_when_the_update_behind_it_writes_nothing(account, following):
+    _price()
+    order = _buy(account)
+    seq = BrokerAccount.objects.get(pk=account.pk).orders_seq
+    booking = VenueBooking(2)
+    token = venue_booking.set(booking)
+    try:
+        for event in (update(order, "new"), update(order, "fill", execution_id="x-1", **following)):
+            booking.following -= 1
+            trade_update_apply(account.pk, event)
+    finally:
+        venue_booking.reset(token)
+
+    order.refresh_from_db()
+    assert (order.status, order.broker_order_id) == ("new", f"broker-{order.client_order_id}")
+    assert BrokerAccount.objects.get(pk=account.pk).orders_seq == seq + 1
+    assert not Fill.objects.filter(order=order).exists()
