@@ -1,10 +1,12 @@
 """Shared fixtures: users, simulated accounts, API clients and a synchronous order worker."""
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.factories import make_account
@@ -38,3 +40,23 @@ def work_queue() -> Callable[[], int]:
         return run_worker(stop=threading.Event(), burst=True, worker_id="test-worker")
 
     return drain
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """pytest-django's test database; at its end, the sessions other threads left open on it
+    are ended, so that its teardown can drop it.
+
+    Threads of the test process (request threads, the order worker's and the stream's
+    executors, the worker's LISTEN connection) keep their PostgreSQL connections until the
+    process exits, and PostgreSQL refuses to drop a database in use: the test database was
+    left behind with a warning.
+    """
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
