@@ -16,10 +16,11 @@ import logging
 import random
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.utils import timezone
 
 from trading.enums import JobStatus
@@ -132,8 +133,22 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.ORDER_JOB_LEASE_SECONDS)
 
 
+def _fence(job: OrderJob, holder: str | None = None) -> dict[str, object]:
+    """The lease fence that guards every write of a run, as field lookups.
+
+    This claim's token on a running job, held by `holder` (the claim's worker by default).
+    The ORM's guarded updates (`_held`) and the raw release (`_release_sql`) both use it.
+    """
+    return {
+        "pk": job.pk,
+        "status": JobStatus.RUNNING,
+        "lease_token": job.lease_token,
+        "locked_by": job.locked_by if holder is None else holder,
+    }
+
+
 def _held(job: OrderJob) -> Q:
-    return Q(pk=job.pk, status=JobStatus.RUNNING, lease_token=job.lease_token)
+    return Q(**_fence(job))
 
 
 def job_lease_renew(job: OrderJob) -> None:
@@ -172,17 +187,19 @@ def job_lease_extend(job: OrderJob) -> None:
     job_lease_renew(job)
 
 
-@functools.cache
-def _release_sql(names: tuple[str, ...], vendor: str) -> str:
-    quote = connection.ops.quote_name
+def _job_field(name: str) -> Field[Any, Any]:
     meta = OrderJob._meta
-    columns = [quote(str(meta.get_field(name).column)) for name in names]  # type: ignore[union-attr]
-    assignments = ", ".join(f"{column} = %s" for column in columns)
-    # The fence, as in _held: this claim's token on a running job, by this worker.
+    return meta.pk if name == "pk" else meta.get_field(name)  # type: ignore[return-value]
+
+
+@functools.cache
+def _release_sql(names: tuple[str, ...], fence: tuple[str, ...], vendor: str) -> str:
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(str(_job_field(name).column))} = %s" for name in names)
+    guards = " AND ".join(f"{quote(str(_job_field(name).column))} = %s" for name in fence)
     return (
-        f"UPDATE {quote(meta.db_table)} SET {quote('locked_until')} = NULL, {assignments} "  # noqa: S608
-        f"WHERE {quote('id')} = %s AND {quote('status')} = %s AND {quote('lease_token')} = %s "
-        f"AND {quote('locked_by')} = %s"
+        f"UPDATE {quote(OrderJob._meta.db_table)} "  # noqa: S608 - names from the model
+        f"SET {quote('locked_until')} = NULL, {assignments} WHERE {guards}"
     )
 
 
@@ -194,17 +211,16 @@ def _release(job: OrderJob, worker_id: str, **changes: object) -> bool:
     """
     if job.lease_token is None:  # never after a claim; `= NULL` would match nothing
         return False
-    names = tuple(changes)
-    meta = OrderJob._meta
+    fence = _fence(job, worker_id)
     values = [
-        meta.get_field(name).get_db_prep_save(value, connection)  # type: ignore[union-attr]
-        for name, value in changes.items()
+        _job_field(name).get_db_prep_save(value, connection) for name, value in changes.items()
     ]
-    token = meta.get_field("lease_token").get_db_prep_save(job.lease_token, connection)
+    guards = [
+        _job_field(name).get_db_prep_value(value, connection) for name, value in fence.items()
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
-            _release_sql(names, connection.vendor),
-            [*values, job.pk, JobStatus.RUNNING.value, token, worker_id],
+            _release_sql(tuple(changes), tuple(fence), connection.vendor), [*values, *guards]
         )
         updated = cursor.rowcount
     if not updated:

@@ -16,12 +16,15 @@ from trading.models import Order, OrderJob, Position, SimulatedOrder
 from trading.work_queue import job_claim_next
 from trading.worker import run_worker
 
+_ON_POSTGRES = django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def _postgres_only(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not _ON_POSTGRES, reason=reason)
+
 
 @pytest.mark.postgres
-@pytest.mark.skipif(
-    django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-    reason="SKIP LOCKED is PostgreSQL's; on SQLite the claim holds the write lock",
-)
+@_postgres_only("SKIP LOCKED is PostgreSQL's; on SQLite the claim holds the write lock")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_row_locked_by_another_worker_is_skipped_not_waited_for():
     account = make_account("skip-locked")
@@ -63,10 +66,7 @@ def test_a_row_locked_by_another_worker_is_skipped_not_waited_for():
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(
-    django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-    reason="several loops per worker run on PostgreSQL only",
-)
+@_postgres_only("several loops per worker run on PostgreSQL only")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker_threads_split_the_queue_without_doing_a_job_twice():
     accounts = [make_account(f"threads{n}") for n in range(4)]
