@@ -60,3 +60,21 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a transactional test that would leave later ones a database they cannot load.
+
+    A `django_db(transaction=True)` test ends with a flush, and the flush's post_migrate
+    recreates the content types under new ids. A later `serialized_rollback` test then
+    re-inserts the migrated rows under their old ids and fails on the content types'
+    unique key, depending only on the order the tests ran in.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or not marker.kwargs.get("transaction"):
+            continue
+        if not marker.kwargs.get("serialized_rollback"):
+            raise pytest.UsageError(
+                f"{item.nodeid}: django_db(transaction=True) needs serialized_rollback=True"
+            )

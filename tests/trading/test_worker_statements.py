@@ -27,7 +27,7 @@ JOB_STATEMENTS = 15
 
 
 def _price(symbol: str = "AAPL", price: str = "200.00") -> None:
-    # transaction=True tests start from a flushed database: the seeded universe is gone.
+    # The price this test counts against, whatever an earlier test left.
     Instrument.objects.update_or_create(
         symbol=symbol, defaults={"price": Decimal(price), "prev_close": Decimal(price)}
     )
@@ -72,7 +72,7 @@ def _buy(account: BrokerAccount, qty: str = "1", **extra: Any) -> Order:
     )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_filled_market_buy_takes_fifteen_statements_opening_or_adding(settings):
     settings.SIMULATED_BROKER_LATENCY_SECONDS = 0.0
     _price()
@@ -87,7 +87,7 @@ def test_a_filled_market_buy_takes_fifteen_statements_opening_or_adding(settings
     assert Position.objects.get(account=account, symbol="AAPL").qty == Decimal("2")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_booking_writes_every_change_and_the_seqs_follow_one_another(settings, events):
     settings.SIMULATED_BROKER_LATENCY_SECONDS = 0.0
     _price()
@@ -114,7 +114,7 @@ def test_the_booking_writes_every_change_and_the_seqs_follow_one_another(setting
     assert Fill.objects.get(order=order).price == Decimal("200")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_new_without_fills_is_written_at_once(settings, events):
     settings.SIMULATED_BROKER_LATENCY_SECONDS = 0.0
     _price()
