@@ -28,6 +28,7 @@ from trading.services.orders import (
     order_knows_broker_state,
     order_reject,
 )
+from trading.services.row_reads import row_get
 from trading.work_queue import (
     LeaseLost,
     job_claim_next,
@@ -121,7 +122,7 @@ def _cancel(job: OrderJob, order: Order, gateway: BrokerGateway) -> None:
 
 def job_execute(job: OrderJob) -> None:
     """Run one claimed job against the broker; raises broker errors and LeaseLost."""
-    order = Order.objects.select_related("account").get(pk=job.order_id)
+    order = row_get(Order, related=("account",), pk=job.order_id)
     gateway = gateway_for_account(order.account)
     if job.kind == JobKind.SUBMIT:
         _submit(job, order, gateway)

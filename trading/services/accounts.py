@@ -15,6 +15,7 @@ from trading.enums import OPEN_ORDER_STATUSES, BrokerProvider, StreamChannel
 from trading.models import BrokerAccount, Order, Position
 from trading.money import ZERO, to_money
 from trading.services.common import CAUSE_TRADE, emit
+from trading.services.row_reads import rows_read
 
 MARKET_TIMEZONE = ZoneInfo("America/New_York")
 
@@ -91,11 +92,18 @@ def balances_apply(
 
 def account_books_read(account: BrokerAccount) -> tuple[list[Position], list[Order]]:
     """The account's positions and its open orders oldest first: what balances derive from."""
-    positions = list(Position.objects.filter(account=account))
-    open_orders = account.orders.filter(status__in=OPEN_ORDER_STATUSES).order_by(
-        "submitted_at", "pk"
+    positions = rows_read(Position, where={"account_id": account.pk})
+    open_orders = rows_read(
+        Order,
+        where={"account_id": account.pk, "status__in": OPEN_ORDER_STATUSES},
+        order_by=("submitted_at", "pk"),
     )
-    return positions, list(open_orders)
+    # As the account's related managers would: each row knows its (locked) account.
+    for position in positions:
+        position.account = account
+    for order in open_orders:
+        order.account = account
+    return positions, open_orders
 
 
 def account_refresh(

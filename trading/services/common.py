@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from trading.enums import StreamChannel
 from trading.models import BrokerAccount
+from trading.services.row_reads import row_get
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +40,13 @@ class DomainError(Exception):
 
 def account_lock(account_id: int) -> BrokerAccount:
     """Lock the account row: every change to an account's books is serialized through it."""
-    return BrokerAccount.objects.select_for_update().get(pk=account_id)
+    return row_get(BrokerAccount, for_update=True, pk=account_id)
 
 
 def account_lock_for_user(user_id: int) -> BrokerAccount:
     """account_lock, the account found by its user (one per user): BrokerAccount.DoesNotExist
     if the user has none."""
-    return BrokerAccount.objects.select_for_update().get(user_id=user_id)
+    return row_get(BrokerAccount, for_update=True, user_id=user_id)
 
 
 def emit(account: BrokerAccount, channel: StreamChannel, signal: Signal, /, **payload: Any) -> int:

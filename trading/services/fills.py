@@ -34,6 +34,7 @@ from trading.services.accounts import BALANCE_FIELDS, account_books_read, balanc
 from trading.services.common import account_lock, emit, emit_assigned, seq_fields, seq_next
 from trading.services.orders import order_status_advance, status_rank
 from trading.services.positions import position_store
+from trading.services.row_reads import row_read
 from trading.services.row_writes import row_insert, row_update
 
 logger = logging.getLogger(__name__)
@@ -74,10 +75,8 @@ STATUS_EVENTS = frozenset(
 def _order_for_update(account: BrokerAccount, update: TradeUpdate) -> Order:
     """Our order for the event, created when the order was placed outside this app."""
     broker = update.order
-    order = (
-        Order.objects.select_for_update()
-        .filter(account=account, client_order_id=broker.client_order_id)
-        .first()
+    order = row_read(
+        Order, for_update=True, account_id=account.pk, client_order_id=broker.client_order_id
     )
     if order is not None:
         return order
@@ -119,8 +118,8 @@ def _mark_prices(
     an old entry price must still show today's value); for a real broker the fill itself
     is the latest trade we know of, and the simulated prices mean nothing there.
     """
-    row = Instrument.objects.filter(symbol=symbol).values_list("price", "prev_close").first()
-    market, prev_close = row if row is not None else (None, None)
+    row = row_read(Instrument, symbol=symbol)
+    market, prev_close = (row.price, row.prev_close) if row is not None else (None, None)
     if account.provider == BrokerProvider.SIMULATED and market is not None:
         return market, prev_close
     return fill_price, prev_close

@@ -9,6 +9,7 @@ from trading.models import BrokerAccount, Instrument, Order, Position
 from trading.money import MAX_LIMIT_PRICE, PRICE_PLACES, QTY_PLACES, ZERO
 from trading.services.accounts import open_orders_exposure
 from trading.services.common import DomainError
+from trading.services.row_reads import row_read
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.]{0,15}$")
 MAX_ORDER_QTY = Decimal("1000000")
@@ -49,7 +50,7 @@ def order_request_validate(
             )
     elif limit_price is not None:
         raise DomainError("A market order takes no limit price.", field="limit_price")
-    instrument = Instrument.objects.filter(symbol=symbol).first()
+    instrument = row_read(Instrument, symbol=symbol)
     if not SYMBOL_PATTERN.match(symbol) or instrument is None:
         raise DomainError(f"Unknown symbol {symbol!r}.", field="symbol", code="unknown_symbol")
     if not instrument.tradable or instrument.price is None:

@@ -28,6 +28,7 @@ from trading.domain import (
 from trading.enums import TERMINAL_ORDER_STATUSES, OrderSide, OrderStatus, OrderType
 from trading.models import Instrument, SimulatedOrder, SimulatedPosition
 from trading.money import ZERO, to_avg_price
+from trading.services.row_reads import row_read
 from trading.services.row_writes import row_insert, row_update
 
 # Set while the venue hands one order's trade updates to the sink inside one transaction
@@ -75,9 +76,7 @@ def _is_marketable(order: SimulatedOrder, price: Decimal) -> bool:
 
 def _venue_position(order: SimulatedOrder) -> SimulatedPosition | None:
     """The account's venue position in the order's symbol (read once per execution)."""
-    return SimulatedPosition.objects.filter(
-        account_id=order.account_id, symbol=order.symbol
-    ).first()
+    return row_read(SimulatedPosition, account_id=order.account_id, symbol=order.symbol)
 
 
 def _move_venue_position(
@@ -230,7 +229,7 @@ class SimulatedGateway:
         self._answer_timeout_seconds = answer_timeout_seconds
 
     def submit_order(self, request: OrderRequest) -> BrokerOrder:
-        instrument = Instrument.objects.filter(symbol=request.symbol, tradable=True).first()
+        instrument = row_read(Instrument, symbol=request.symbol, tradable=True)
         if instrument is None or instrument.price is None:
             raise BrokerRejected(f"asset {request.symbol} is not tradable")
         try:
