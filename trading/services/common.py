@@ -11,6 +11,7 @@ from django.utils import timezone
 from trading.enums import StreamChannel
 from trading.models import BrokerAccount
 from trading.services.row_reads import row_get
+from trading.services.row_writes import row_update
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def account_lock_for_user(user_id: int) -> BrokerAccount:
 def emit(account: BrokerAccount, channel: StreamChannel, signal: Signal, /, **payload: Any) -> int:
     """Assign the channel's next seq in this transaction and send `signal` after commit."""
     seq = seq_next(account, channel)
-    BrokerAccount.objects.filter(pk=account.pk).update(**{_SEQ_FIELD[channel]: seq})
+    row_update(account, [_SEQ_FIELD[channel]])
     return emit_assigned(account, channel, signal, seq, **payload)
 
 

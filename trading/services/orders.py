@@ -33,6 +33,7 @@ from trading.services.common import (
     seq_next,
 )
 from trading.services.order_checks import buying_power_hold, order_request_validate
+from trading.services.row_writes import row_insert, row_update
 from trading.work_queue import job_lease_renew, jobs_queued_notify
 
 # How far along an order's life a status is; an update never moves an order back.
@@ -152,7 +153,7 @@ def _order_create(
         limit_price,
         instrument.price,
     )
-    order = Order.objects.create(
+    order = Order(
         account=account,
         client_order_id=client_order_id,
         symbol=symbol,
@@ -165,21 +166,23 @@ def _order_create(
         status=OrderStatus.PENDING_NEW,
         submitted_at=timezone.now(),
     )
-    OrderJob.objects.create(order=order, kind=JobKind.SUBMIT)
+    row_insert(order)
+    row_insert(OrderJob(order=order, kind=JobKind.SUBMIT))
     # The new order holds buying power; one write of the account for its balances and
     # seqs (account_refresh would read the books again and write the row three times).
     moved = balances_apply(account, positions, [*open_orders, order])
     order_seq = seq_next(account, StreamChannel.ORDERS)
     account_seq = seq_next(account, StreamChannel.ACCOUNT) if moved else None
     if account_seq is None:
-        account.save(update_fields=seq_fields(StreamChannel.ORDERS))
+        row_update(account, seq_fields(StreamChannel.ORDERS))
     else:
-        account.save(
-            update_fields=[
+        row_update(
+            account,
+            [
                 *BALANCE_FIELDS,
                 *seq_fields(StreamChannel.ORDERS, StreamChannel.ACCOUNT),
                 "updated_at",
-            ]
+            ],
         )
     emit_assigned(account, StreamChannel.ORDERS, signals.order_updated, order_seq, order=order)
     if account_seq is not None:
