@@ -90,6 +90,9 @@ def test_filters_in_ordering_and_a_limit_match_the_querysets() -> None:
     assert rows_read(Order, where={"status__in": [OrderStatus.FILLED]}) == []
     assert row_read(Instrument, symbol="AAPL") == Instrument.objects.get(symbol="AAPL")
     assert row_read(Instrument, symbol="NOPE") is None
+    # field=None is IS NULL, as in the ORM: the market order has no limit price.
+    market = rows_read(Order, where={"account_id": account.pk, "limit_price": None})
+    assert [o.symbol for o in market] == ["AAPL"]
 
 
 def test_an_empty_in_reads_nothing_and_asks_the_database_nothing() -> None:

@@ -62,7 +62,7 @@ def _loader(model: type[models.Model], alias: str, connection: BaseDatabaseWrapp
 @functools.cache
 def _statement(
     model: type[models.Model],
-    filters: tuple[tuple[str, int | None], ...],
+    filters: tuple[tuple[str, int], ...],
     related: tuple[str, ...],
     order_by: tuple[str, ...],
     limit: int | None,
@@ -97,8 +97,10 @@ def _statement(
         field = _field(model, name)
         column = f"{quote(table)}.{quote(str(field.column))}"
         fields.append(field)
-        if count is None:
+        if count == _EQUALS:
             conditions.append(f"{column} = %s")
+        elif count == _IS_NULL:
+            conditions.append(f"{column} IS NULL")
         else:
             conditions.append(f"{column} IN ({', '.join(['%s'] * count)})")
     sql = f"SELECT {columns} FROM {quote(table)}{''.join(joins)}"  # noqa: S608 - names only
@@ -117,14 +119,19 @@ def _statement(
     return _Statement(sql, tuple(fields), tuple(loaders))
 
 
-def _filter_shape(where: Mapping[str, Any]) -> tuple[tuple[str, int | None], ...]:
-    shape: list[tuple[str, int | None]] = []
+# A filter's shape: how many values an IN takes, or one of these.
+_EQUALS, _IS_NULL = -1, -2
+
+
+def _filter_shape(where: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+    shape: list[tuple[str, int]] = []
     for key, value in where.items():
         name, _, lookup = key.partition("__")
         if lookup == "in":
             shape.append((name, len(value)))
         elif not lookup:
-            shape.append((name, None))
+            # `field=None` is IS NULL in the ORM; `= NULL` would match nothing.
+            shape.append((name, _IS_NULL if value is None else _EQUALS))
         else:
             raise ValueError(f"unsupported lookup {key!r}: equality and __in only")
     return tuple(shape)
@@ -152,8 +159,9 @@ def rows_read(
     """`model.objects[.select_for_update()][.select_related(*related)].filter(**where)
     [.order_by(*order_by)][:limit]`, evaluated.
 
-    `where` maps a concrete field's name (or "pk") to a value, or "name__in" to a sequence.
-    An empty IN matches nothing, as the ORM's does, without a query.
+    `where` maps a concrete field's name (or "pk") to a value (None: IS NULL, as the ORM's
+    `field=None`), or "name__in" to a sequence. An empty IN matches nothing, as the ORM's
+    does, without a query.
     """
     shape = _filter_shape(where)
     if any(count == 0 for _, count in shape):
@@ -164,9 +172,9 @@ def rows_read(
     )
     params: list[Any] = []
     for field, (_, count), value in zip(statement.filters, shape, where.values(), strict=True):
-        if count is None:
+        if count == _EQUALS:
             params.append(field.get_db_prep_value(value, connection))
-        else:
+        elif count != _IS_NULL:
             params.extend(field.get_db_prep_value(item, connection) for item in value)
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, params)
