@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, models, transaction
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import make_account
@@ -138,3 +139,28 @@ def test_what_it_cannot_read_is_refused_before_any_query() -> None:
         rows_read(Order, where={}, related=("symbol",))
     with pytest.raises(ValueError, match="not a concrete column"):
         rows_read(BrokerAccount, where={"orders": 1})
+
+
+def test_without_an_ordering_the_models_own_applies_as_in_the_orm() -> None:
+    account = make_account("ordered")
+    _books(account)
+    first = row_read(Order, account_id=account.pk)  # Order's Meta.ordering: newest first
+    assert first == Order.objects.filter(account_id=account.pk).first()
+    assert first is not None and first.symbol == "MSFT"
+    symbols = [i.symbol for i in rows_read(Instrument, where={"tradable": True})]
+    assert symbols == list(
+        Instrument.objects.filter(tradable=True).values_list("symbol", flat=True)
+    )
+    assert symbols == sorted(symbols)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_locking_read_outside_a_transaction_is_refused_where_it_would_lock() -> None:
+    account = make_account("autocommit")
+    if connection.vendor == "postgresql":
+        with pytest.raises(TransactionManagementError):
+            row_get(BrokerAccount, for_update=True, pk=account.pk)
+        with pytest.raises(TransactionManagementError):  # as the ORM's own
+            list(BrokerAccount.objects.select_for_update().filter(pk=account.pk))
+    else:  # SQLite has no row locks; the ORM reads there too
+        assert row_get(BrokerAccount, for_update=True, pk=account.pk).pk == account.pk

@@ -1,11 +1,13 @@
 """One model's rows read by raw SQL built once per query shape, loaded as the ORM loads them."""
 
 import functools
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.transaction import TransactionManagementError
 
 # Why not the QuerySet: the order path reads a handful of rows per order, and the ORM
 # builds and compiles each query anew (0.4-0.7 ms of Python each, two thirds of a read's
@@ -22,14 +24,16 @@ Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
 
 
 class _Loader(NamedTuple):
-    """One model's columns in a SELECT: where they start, their converters, their names."""
+    """One model's columns in a SELECT: its attribute names and each column's expression."""
 
     model: type[models.Model]
     attnames: tuple[str, ...]
-    converters: tuple[tuple[int, tuple[Converter, ...], Any], ...]
+    columns: tuple[Any, ...]  # the Col of each concrete field, for its converters
 
 
 class _Statement(NamedTuple):
+    """A query shape's SQL, the fields its parameters belong to, and how to load a row."""
+
     sql: str
     filters: tuple[Column, ...]
     loaders: tuple[tuple[str | None, _Loader], ...]  # (the related name or None, loader)
@@ -48,15 +52,37 @@ def _field(model: type[models.Model], name: str) -> Column:
     return field
 
 
-def _loader(model: type[models.Model], alias: str, connection: BaseDatabaseWrapper) -> _Loader:
-    converters = []
-    for index, field in enumerate(model._meta.concrete_fields):
-        column = field.get_col(alias)
-        found = [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
-        if found:
-            converters.append((index, tuple(found), column))
-    attnames = tuple(field.attname for field in model._meta.concrete_fields)
-    return _Loader(model, attnames, tuple(converters))
+def _loader(model: type[models.Model], alias: str) -> _Loader:
+    fields = model._meta.concrete_fields
+    return _Loader(
+        model,
+        tuple(field.attname for field in fields),
+        tuple(field.get_col(alias) for field in fields),
+    )
+
+
+# Each connection's converters for each loader, found once. Per connection, not in the
+# statement's cache: the backend's converters are methods of its connection's `ops`, and a
+# cache shared by every thread would keep the first thread's connection alive.
+_CONVERTERS: "weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[int, _Converters]]" = (
+    weakref.WeakKeyDictionary()
+)
+_Converters = tuple[tuple[int, tuple[Converter, ...], Any], ...]
+
+
+def _converters(loader: _Loader, connection: BaseDatabaseWrapper) -> _Converters:
+    known = _CONVERTERS.setdefault(connection, {})
+    found = known.get(id(loader))  # loaders live as long as the statement cache
+    if found is None:
+        found = known[id(loader)] = tuple(
+            (index, converters, column)
+            for index, column in enumerate(loader.columns)
+            for converters in [
+                (*connection.ops.get_db_converters(column), *column.get_db_converters(connection))
+            ]
+            if converters
+        )
+    return found
 
 
 @functools.cache
@@ -72,7 +98,7 @@ def _statement(
     connection = connections[alias]
     quote = connection.ops.quote_name
     table = model._meta.db_table
-    loaders: list[tuple[str | None, _Loader]] = [(None, _loader(model, table, connection))]
+    loaders: list[tuple[str | None, _Loader]] = [(None, _loader(model, table))]
     joins = []
     for name in related:
         key = _field(model, name)
@@ -82,7 +108,7 @@ def _statement(
         if not isinstance(target, type):  # a lazy reference the app registry never resolved
             raise ValueError(f"{model.__name__}.{name}: unresolved model {target!r}")
         other = target._meta.db_table
-        loaders.append((name, _loader(target, other, connection)))
+        loaders.append((name, _loader(target, other)))
         joins.append(
             f" INNER JOIN {quote(other)} ON {quote(table)}.{quote(str(key.column))}"
             f" = {quote(other)}.{quote(str(key.target_field.column))}"
@@ -123,6 +149,14 @@ def _statement(
 _EQUALS, _IS_NULL = -1, -2
 
 
+def _ordering(model: type[models.Model]) -> tuple[str, ...]:
+    """The model's Meta.ordering, field names only (what this module can order by)."""
+    ordering = tuple(model._meta.ordering or ())
+    if not all(isinstance(name, str) for name in ordering):
+        raise ValueError(f"{model.__name__}: an ordering by expressions is the ORM's to read")
+    return ordering  # type: ignore[return-value] # strings, checked above
+
+
 def _filter_shape(where: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
     shape: list[tuple[str, int]] = []
     for key, value in where.items():
@@ -139,7 +173,7 @@ def _filter_shape(where: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
 
 def _build(loader: _Loader, values: Sequence[Any], connection: BaseDatabaseWrapper) -> Any:
     row = list(values)
-    for index, converters, column in loader.converters:
+    for index, converters, column in _converters(loader, connection):
         value = row[index]
         for converter in converters:
             value = converter(value, column, connection)
@@ -152,12 +186,12 @@ def rows_read(
     *,
     where: Mapping[str, Any],
     related: Sequence[str] = (),
-    order_by: Sequence[str] = (),
+    order_by: Sequence[str] | None = None,
     limit: int | None = None,
     for_update: bool = False,
 ) -> list[ModelT]:
     """`model.objects[.select_for_update()][.select_related(*related)].filter(**where)
-    [.order_by(*order_by)][:limit]`, evaluated.
+    [.order_by(*order_by)][:limit]`, evaluated; without `order_by`, the model's ordering.
 
     `where` maps a concrete field's name (or "pk") to a value (None: IS NULL, as the ORM's
     `field=None`), or "name__in" to a sequence. An empty IN matches nothing, as the ORM's
@@ -167,8 +201,14 @@ def rows_read(
     if any(count == 0 for _, count in shape):
         return []
     connection = _connection(model, for_update)
+    if for_update and connection.features.has_select_for_update and connection.get_autocommit():
+        # As select_for_update: a lock outside a transaction would end with its statement.
+        raise TransactionManagementError(
+            "select_for_update cannot be used outside of a transaction."
+        )
+    ordering = _ordering(model) if order_by is None else tuple(order_by)
     statement = _statement(
-        model, shape, tuple(related), tuple(order_by), limit, for_update, connection.alias
+        model, shape, tuple(related), ordering, limit, for_update, connection.alias
     )
     params: list[Any] = []
     for field, (_, count), value in zip(statement.filters, shape, where.values(), strict=True):
@@ -199,9 +239,11 @@ def row_read(
     for_update: bool = False,
     **where: Any,
 ) -> ModelT | None:
-    """The first row by primary key matching `where` (QuerySet.first), or None."""
+    """QuerySet.first: the first row matching `where` in the model's ordering (else by
+    primary key), or None."""
+    ordering = _ordering(model) or ("pk",)
     rows = rows_read(
-        model, where=where, related=related, order_by=("pk",), limit=1, for_update=for_update
+        model, where=where, related=related, order_by=ordering, limit=1, for_update=for_update
     )
     return rows[0] if rows else None
 
@@ -210,7 +252,9 @@ def row_get(
     model: type[ModelT], *, related: Sequence[str] = (), for_update: bool = False, **where: Any
 ) -> ModelT:
     """QuerySet.get: the one row matching `where`; DoesNotExist or MultipleObjectsReturned."""
-    rows = rows_read(model, where=where, related=related, limit=2, for_update=for_update)
+    rows = rows_read(
+        model, where=where, related=related, order_by=(), limit=2, for_update=for_update
+    )
     if not rows:
         raise model.DoesNotExist(f"{model.__name__} matching {sorted(where)} does not exist")  # type: ignore[attr-defined]
     if len(rows) > 1:
