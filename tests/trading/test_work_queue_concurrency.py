@@ -12,7 +12,7 @@ from django.db import connection
 from tests.factories import make_account
 from tests.trading.test_work_queue import _buy, _queue_settings  # noqa: F401 - autouse
 from trading.enums import JobStatus, OrderStatus
-from trading.models import Order, OrderJob, Position, SimulatedOrder
+from trading.models import Order, OrderJob, Position, SimulatedOrder, SimulatedPosition
 from trading.work_queue import job_claim_next
 from trading.worker import run_worker
 
@@ -70,6 +70,11 @@ def test_a_row_locked_by_another_worker_is_skipped_not_waited_for():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker_threads_split_the_queue_without_doing_a_job_twice():
     accounts = [make_account(f"threads{n}") for n in range(4)]
+    # Each account's first buy alone: two first executions of one account and symbol both
+    # insert the venue position, and one of them is rolled back and retried (venue.py).
+    for account in accounts:
+        _buy(account, qty="1")
+    assert run_worker(stop=threading.Event(), worker_id="first", burst=True, threads=1) == 4
     orders = [_buy(accounts[n % 4], qty="1") for n in range(24)]
 
     done = run_worker(stop=threading.Event(), worker_id="pool", burst=True, threads=3)
@@ -81,6 +86,8 @@ def test_worker_threads_split_the_queue_without_doing_a_job_twice():
     client_ids = [order.client_order_id for order in orders]
     assert SimulatedOrder.objects.filter(client_order_id__in=client_ids).count() == 24
     for account in accounts:
-        assert Position.objects.get(account=account, symbol="AAPL").qty == Decimal("6")
+        assert Position.objects.get(account=account, symbol="AAPL").qty == Decimal("7")
+        venue = SimulatedPosition.objects.get(account_id=account.pk, symbol="AAPL")
+        assert venue.qty == Decimal("7")  # no booking's move undone by another's
         statuses = Order.objects.filter(account=account).values_list("status", flat=True)
         assert set(statuses) == {OrderStatus.FILLED}

@@ -75,8 +75,17 @@ def _is_marketable(order: SimulatedOrder, price: Decimal) -> bool:
 
 
 def _venue_position(order: SimulatedOrder) -> SimulatedPosition | None:
-    """The account's venue position in the order's symbol (read once per execution)."""
-    return row_read(SimulatedPosition, account_id=order.account_id, symbol=order.symbol)
+    """The account's venue position in the order's symbol, locked (read once per execution).
+
+    Locked: two workers booking the same account and symbol at once would each move the
+    quantity they read, and the second write would undo the first. The lock is taken before
+    the account's (the sink's), on every path that books, so the two never wait on each
+    other in opposite orders. Where no row exists yet, two first executions both insert:
+    one fails on the unique key and its booking rolls back whole, to be retried.
+    """
+    return row_read(
+        SimulatedPosition, for_update=True, account_id=order.account_id, symbol=order.symbol
+    )
 
 
 def _move_venue_position(
