@@ -1,7 +1,6 @@
 """One model's rows read by raw SQL built once per query shape, loaded as the ORM loads them."""
 
 import functools
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
@@ -24,11 +23,11 @@ Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
 
 
 class _Loader(NamedTuple):
-    """One model's columns in a SELECT: its attribute names and each column's expression."""
+    """One model's columns in a SELECT: its attribute names and their converters."""
 
     model: type[models.Model]
     attnames: tuple[str, ...]
-    columns: tuple[Any, ...]  # the Col of each concrete field, for its converters
+    converters: tuple[tuple[int, tuple[tuple[Callable[..., Any], bool], ...], Any], ...]
 
 
 class _Statement(NamedTuple):
@@ -52,37 +51,38 @@ def _field(model: type[models.Model], name: str) -> Column:
     return field
 
 
-def _loader(model: type[models.Model], alias: str) -> _Loader:
+def _loader(model: type[models.Model], table: str, connection: BaseDatabaseWrapper) -> _Loader:
     fields = model._meta.concrete_fields
+    columns = [field.get_col(table) for field in fields]
     return _Loader(
-        model,
-        tuple(field.attname for field in fields),
-        tuple(field.get_col(alias) for field in fields),
+        model, tuple(field.attname for field in fields), _converters(columns, connection)
     )
 
 
-# Each connection's converters for each loader, found once. Per connection, not in the
-# statement's cache: the backend's converters are methods of its connection's `ops`, and a
-# cache shared by every thread would keep the first thread's connection alive.
-_CONVERTERS: "weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[int, _Converters]]" = (
-    weakref.WeakKeyDictionary()
-)
-_Converters = tuple[tuple[int, tuple[Converter, ...], Any], ...]
+# A converter as found for one connection, kept without it: the backend's converters are
+# methods of its connection's `ops`, and a statement cache shared by every thread would
+# keep the connection of whichever thread built the statement alive (and open).
+_Unbound = tuple[Callable[..., Any], bool]  # (function, takes the connection's ops first)
 
 
-def _converters(loader: _Loader, connection: BaseDatabaseWrapper) -> _Converters:
-    known = _CONVERTERS.setdefault(connection, {})
-    found = known.get(id(loader))  # loaders live as long as the statement cache
-    if found is None:
-        found = known[id(loader)] = tuple(
-            (index, converters, column)
-            for index, column in enumerate(loader.columns)
-            for converters in [
-                (*connection.ops.get_db_converters(column), *column.get_db_converters(connection))
-            ]
-            if converters
-        )
-    return found
+def _unbound(converter: Converter, connection: BaseDatabaseWrapper) -> _Unbound:
+    if getattr(converter, "__self__", None) is connection.ops:
+        return converter.__func__, True  # type: ignore[attr-defined] # a bound method
+    return converter, False
+
+
+def _converters(
+    columns: Sequence[Any], connection: BaseDatabaseWrapper
+) -> tuple[tuple[int, tuple[_Unbound, ...], Any], ...]:
+    found = []
+    for index, column in enumerate(columns):
+        converters = [
+            *connection.ops.get_db_converters(column),
+            *column.get_db_converters(connection),
+        ]
+        if converters:
+            found.append((index, tuple(_unbound(c, connection) for c in converters), column))
+    return tuple(found)
 
 
 @functools.cache
@@ -98,7 +98,7 @@ def _statement(
     connection = connections[alias]
     quote = connection.ops.quote_name
     table = model._meta.db_table
-    loaders: list[tuple[str | None, _Loader]] = [(None, _loader(model, table))]
+    loaders: list[tuple[str | None, _Loader]] = [(None, _loader(model, table, connection))]
     joins = []
     for name in related:
         key = _field(model, name)
@@ -108,7 +108,7 @@ def _statement(
         if not isinstance(target, type):  # a lazy reference the app registry never resolved
             raise ValueError(f"{model.__name__}.{name}: unresolved model {target!r}")
         other = target._meta.db_table
-        loaders.append((name, _loader(target, other)))
+        loaders.append((name, _loader(target, other, connection)))
         joins.append(
             f" INNER JOIN {quote(other)} ON {quote(table)}.{quote(str(key.column))}"
             f" = {quote(other)}.{quote(str(key.target_field.column))}"
@@ -173,10 +173,13 @@ def _filter_shape(where: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
 
 def _build(loader: _Loader, values: Sequence[Any], connection: BaseDatabaseWrapper) -> Any:
     row = list(values)
-    for index, converters, column in _converters(loader, connection):
+    for index, converters, column in loader.converters:
         value = row[index]
-        for converter in converters:
-            value = converter(value, column, connection)
+        for function, takes_ops in converters:
+            if takes_ops:
+                value = function(connection.ops, value, column, connection)
+            else:
+                value = function(value, column, connection)
         row[index] = value
     return loader.model.from_db(connection.alias, loader.attnames, row)
 
