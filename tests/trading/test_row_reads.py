@@ -22,6 +22,17 @@ from trading.models import (
 from trading.services.orders import order_submit
 from trading.services.row_reads import row_get, row_read, rows_read
 
+# Every model the order path reads through row_reads.
+ORDER_PATH_MODELS: tuple[type[models.Model], ...] = (
+    BrokerAccount,
+    Instrument,
+    Order,
+    OrderJob,
+    Position,
+    SimulatedOrder,
+    SimulatedPosition,
+)
+
 pytestmark = pytest.mark.django_db
 
 
@@ -53,16 +64,8 @@ def test_every_model_on_the_order_path_loads_as_the_orm_loads_it(work_queue: Any
     work_queue()
     order_submit(account=account, symbol="NVDA", side="buy", qty=Decimal("2"), type="market")
     checked = 0
-    for model in (
-        BrokerAccount,
-        Instrument,
-        Order,
-        OrderJob,
-        Position,
-        SimulatedOrder,
-        SimulatedPosition,
-    ):
-        expected = list(model.objects.order_by("pk"))
+    for model in ORDER_PATH_MODELS:
+        expected = list(model._default_manager.order_by("pk"))
         assert expected, model
         read = rows_read(model, where={}, order_by=("pk",))
         assert [_loaded(row) for row in read] == [_loaded(row) for row in expected], model
