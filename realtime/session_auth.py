@@ -18,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, get_user_model
 
+from trading.services.row_reads import row_read
+
 REVOKE_ACTION = "revoke"
 CREDENTIALS_ACTION = "credentials"
 
@@ -44,7 +46,7 @@ def session_still_valid(socket_session: SocketSession) -> bool:
     Asked once the socket has joined its control group: a session that ended before is
     caught here, one that ends later arrives as a control message. Nothing falls between.
     """
-    user = get_user_model()._default_manager.filter(pk=socket_session.user_id).first()
+    user = row_read(get_user_model(), pk=socket_session.user_id)
     if user is None or not getattr(user, "is_active", True):
         return False
     if ends_session(credentials_message(user), socket_session):

@@ -12,10 +12,12 @@ from realtime.events import (
 )
 from trading.models import BrokerAccount
 from trading.selectors import portfolio_snapshot_get
+from trading.services.row_reads import row_read
 
 
 def account_id_for_user(user_id: int) -> int | None:
-    return BrokerAccount.objects.filter(user_id=user_id).values_list("pk", flat=True).first()
+    account = row_read(BrokerAccount, user=user_id)
+    return account.pk if account is not None else None
 
 
 def snapshot_frames(account_id: int, channels: Iterable[str]) -> list[dict[str, Any]]:

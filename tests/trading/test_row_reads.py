@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
@@ -12,6 +13,7 @@ from tests.factories import make_account
 from trading.enums import OPEN_ORDER_STATUSES, OrderStatus
 from trading.models import (
     BrokerAccount,
+    Fill,
     Instrument,
     Order,
     OrderJob,
@@ -22,9 +24,12 @@ from trading.models import (
 from trading.services.orders import order_submit
 from trading.services.row_reads import row_get, row_read, rows_read
 
-# Every model the order path reads through row_reads.
-ORDER_PATH_MODELS: tuple[type[models.Model], ...] = (
+# Every model read through row_reads: the order path's, the portfolio snapshot's and the
+# socket's admission (its user and account).
+ROW_READ_MODELS: tuple[type[models.Model], ...] = (
     BrokerAccount,
+    Fill,
+    get_user_model(),
     Instrument,
     Order,
     OrderJob,
@@ -64,7 +69,7 @@ def test_every_model_on_the_order_path_loads_as_the_orm_loads_it(work_queue: Any
     work_queue()
     order_submit(account=account, symbol="NVDA", side="buy", qty=Decimal("2"), type="market")
     checked = 0
-    for model in ORDER_PATH_MODELS:
+    for model in ROW_READ_MODELS:
         expected = list(model._default_manager.order_by("pk"))
         assert expected, model
         read = rows_read(model, where={}, order_by=("pk",))
