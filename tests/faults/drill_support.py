@@ -112,14 +112,14 @@ def start_drill_server(
     command = ["serve", "--host", "127.0.0.1", "--port", str(port), "--no-market"]
     if not worker:
         command.append("--no-worker")
-    child_environment = child_env(
+    defaults: dict[str, object] = dict(
         REDIS_URL=redis_url,
         SIMULATED_BROKER_LATENCY_SECONDS=0,
         DJANGO_DEBUG="1",
         ALPACA_DATA_API_KEY="",
         ALPACA_DATA_SECRET_KEY="",
-        **(env or {}),
     )
+    child_environment = child_env(**{**defaults, **(env or {})})
     child = processes.start(name, [*launcher, *command], child_environment)
     server = InstrumentedServer(child, port, probe_dir)
     if wait:

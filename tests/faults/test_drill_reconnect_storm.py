@@ -2,7 +2,8 @@
 
 N subscribed sockets (DRILL_STORM_SOCKETS, 300 by default; `make test-faults` runs it again
 with 1,000 on SQLite, see docs/benchmarks.md) on one `manage.py serve` with the Redis
-channel layer. The server is stopped with SIGTERM (a deploy: every socket gets 1012) and
+channel layer, with production's settings (DEBUG off: DEBUG's query log is not what a
+deploy pays for). The server is stopped with SIGTERM (a deploy: every socket gets 1012) and
 started again on the same port; the tabs reconnect as static/'s live client does after a
 1012 (0.5-1 s, then every 1.5-3 s). Within 20 s of the SIGTERM every tab must be live again
 with all three snapshots; neither server may log an error; the number of Redis connections
@@ -54,6 +55,19 @@ BASELINE_WITHIN_SECONDS = 10.0
 BASELINE_KEYS = ("connections_active", "layer_channels", "layer_groups")
 
 
+def production_env() -> dict[str, object]:
+    """DEBUG off as in production, over plain HTTP on 127.0.0.1, sharing the test's secret
+    key (the sessions the test logged in are signed with it)."""
+    from django.conf import settings
+
+    return dict(
+        DJANGO_DEBUG="0",
+        DJANGO_HTTPS="0",
+        DJANGO_SECRET_KEY=settings.SECRET_KEY,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+    )
+
+
 def _at_baseline(state: dict[str, Any]) -> bool:
     return all(state[key] == 0 for key in BASELINE_KEYS) and state["registry"]["connections"] == 0
 
@@ -87,7 +101,13 @@ async def _storm(
     exit_code = await asyncio.to_thread(first.child.wait, 30)
     exited_after = time.monotonic() - stopped_at
     second = start_drill_server(
-        processes, "serve-2", port=first.port, redis_url=redis.url(), prefix=prefix, wait=False
+        processes,
+        "serve-2",
+        port=first.port,
+        redis_url=redis.url(),
+        prefix=prefix,
+        env=production_env(),
+        wait=False,
     )
     await asyncio.to_thread(second.wait_ready)
     ready_after = time.monotonic() - stopped_at
@@ -155,7 +175,12 @@ def test_every_socket_is_back_with_snapshots_after_a_restart(
     cookies = [session_cookie(user) for user in users for _ in range(SOCKETS_PER_USER)]
     prefix = unique_prefix()
     first = start_drill_server(
-        drill_processes, "serve-1", port=free_port(), redis_url=redis.url(), prefix=prefix
+        drill_processes,
+        "serve-1",
+        port=free_port(),
+        redis_url=redis.url(),
+        prefix=prefix,
+        env=production_env(),
     )
 
     got = asyncio.run(_storm(drill_processes, redis, first, cookies[:SOCKETS], prefix))
