@@ -86,7 +86,9 @@ def _converters(
     return tuple(found)
 
 
-@functools.cache
+# Bounded all the same: the shapes are the code's (an IN's length is part of one), so a
+# caller passing lists of varying length must not grow it without end.
+@functools.lru_cache(maxsize=512)
 def _statement(
     model: type[models.Model],
     filters: tuple[tuple[str, int], ...],
