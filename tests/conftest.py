@@ -65,16 +65,35 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Refuse a transactional test that would leave later ones a database they cannot load.
 
-    A `django_db(transaction=True)` test ends with a flush, and the flush's post_migrate
-    recreates the content types under new ids. A later `serialized_rollback` test then
-    re-inserts the migrated rows under their old ids and fails on the content types'
-    unique key, depending only on the order the tests ran in.
+    A transactional test ends with a flush, and the flush's post_migrate recreates the
+    content types under new ids. A later `serialized_rollback` test then re-inserts the
+    migrated rows under their old ids and fails on the content types' unique key,
+    depending only on the order the tests ran in.
     """
     for item in items:
-        marker = item.get_closest_marker("django_db")
-        if marker is None or not marker.kwargs.get("transaction"):
-            continue
-        if not marker.kwargs.get("serialized_rollback"):
-            raise pytest.UsageError(
-                f"{item.nodeid}: django_db(transaction=True) needs serialized_rollback=True"
-            )
+        refusal = transactional_without_serialized_rollback(item)
+        if refusal is not None:
+            raise pytest.UsageError(f"{item.nodeid}: {refusal}")
+
+
+# pytest-django's fixtures that make a test transactional (live_server requests
+# transactional_db), and the one that adds serialized_rollback to them.
+TRANSACTIONAL_FIXTURES = frozenset({"transactional_db", "live_server"})
+SERIALIZED_ROLLBACK_FIXTURE = "django_db_serialized_rollback"
+
+
+def transactional_without_serialized_rollback(item: Any) -> str | None:
+    """Why `item` is a transactional test without serialized_rollback, or None."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = set(getattr(item, "fixturenames", ()))
+    serialized = SERIALIZED_ROLLBACK_FIXTURE in fixtures
+    if marker is not None:
+        # django_db(transaction=False, reset_sequences=False, ..., serialized_rollback=False)
+        transaction = marker.kwargs.get("transaction", marker.args[0] if marker.args else False)
+        serialized = serialized or bool(marker.kwargs.get("serialized_rollback"))
+        if transaction and not serialized:
+            return "django_db(transaction=True) needs serialized_rollback=True"
+    used = sorted(TRANSACTIONAL_FIXTURES & fixtures)
+    if used and not serialized:
+        return f"the {used[0]} fixture needs django_db(serialized_rollback=True)"
+    return None
