@@ -172,3 +172,14 @@ def test_a_locking_read_outside_a_transaction_is_refused_where_it_would_lock() -
             list(BrokerAccount.objects.select_for_update().filter(pk=account.pk))
     else:  # SQLite has no row locks; the ORM reads there too
         assert row_get(BrokerAccount, for_update=True, pk=account.pk).pk == account.pk
+
+
+def test_an_integer_no_column_can_hold_matches_nothing_as_in_the_orm() -> None:
+    account = make_account("overflow")
+    huge = 2**70
+    assert list(BrokerAccount.objects.filter(pk=huge)) == []
+    assert rows_read(BrokerAccount, where={"pk": huge}) == []
+    assert row_read(Order, account_id=-huge) is None
+    kept = rows_read(BrokerAccount, where={"pk__in": [huge, account.pk]})
+    assert [a.pk for a in kept] == [account.pk]
+    assert rows_read(BrokerAccount, where={"pk__in": [huge]}) == []

@@ -174,6 +174,37 @@ def _filter_shape(where: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
     return tuple(shape)
 
 
+def _within_range(
+    model: type[models.Model], where: Mapping[str, Any], connection: BaseDatabaseWrapper
+) -> Mapping[str, Any] | None:
+    """`where` without the integers no column of their field's type can hold (None if an
+    equality has one): the ORM's lookups match nothing with them (IntegerFieldOverflow),
+    where the driver would raise OverflowError (SQLite) or a range error."""
+    cleaned: dict[str, Any] | None = None
+    for key, value in where.items():
+        name, _, lookup = key.partition("__")
+        field = _field(model, name)
+        if lookup == "in":
+            kept = [item for item in value if not _out_of_range(field, item, connection)]
+            if len(kept) != len(value):
+                cleaned = dict(where) if cleaned is None else cleaned
+                cleaned[key] = kept
+        elif _out_of_range(field, value, connection):
+            return None
+    return where if cleaned is None else cleaned
+
+
+def _out_of_range(field: Column, value: Any, connection: BaseDatabaseWrapper) -> bool:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    target = field.target_field if field.is_relation else field
+    internal_type = target.get_internal_type()
+    if internal_type not in connection.ops.integer_field_ranges:
+        return False
+    low, high = connection.ops.integer_field_range(internal_type)
+    return (low is not None and value < low) or (high is not None and value > high)
+
+
 def _build(loader: _Loader, values: Sequence[Any], connection: BaseDatabaseWrapper) -> Any:
     row = list(values)
     for index, converters, column in loader.converters:
@@ -203,10 +234,14 @@ def rows_read(
     `field=None`), or "name__in" to a sequence. An empty IN matches nothing, as the ORM's
     does, without a query.
     """
+    _filter_shape(where)  # refuses what it cannot read before anything else
+    connection = _connection(model, for_update)
+    where = _within_range(model, where, connection)
+    if where is None:
+        return []
     shape = _filter_shape(where)
     if any(count == 0 for _, count in shape):
         return []
-    connection = _connection(model, for_update)
     if for_update and connection.features.has_select_for_update and connection.get_autocommit():
         # As select_for_update: a lock outside a transaction would end with its statement.
         raise TransactionManagementError(
