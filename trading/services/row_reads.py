@@ -197,7 +197,7 @@ def _within_range(
 def _out_of_range(field: Column, value: Any, connection: BaseDatabaseWrapper) -> bool:
     if not isinstance(value, int) or isinstance(value, bool):
         return False
-    target = field.target_field if field.is_relation else field
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
     internal_type = target.get_internal_type()
     if internal_type not in connection.ops.integer_field_ranges:
         return False
@@ -236,9 +236,10 @@ def rows_read(
     """
     _filter_shape(where)  # refuses what it cannot read before anything else
     connection = _connection(model, for_update)
-    where = _within_range(model, where, connection)
-    if where is None:
+    checked = _within_range(model, where, connection)
+    if checked is None:
         return []
+    where = checked
     shape = _filter_shape(where)
     if any(count == 0 for _, count in shape):
         return []
