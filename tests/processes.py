@@ -60,6 +60,17 @@ def child_database_url() -> str:
     raise RuntimeError(f"no child DATABASE_URL for the {engine} backend")
 
 
+def production_http_env(secret_key: str) -> dict[str, object]:
+    """A server as production runs it, less HTTPS: plain HTTP on 127.0.0.1 with DEBUG off
+    (the caller turns DEBUG off: by DJANGO_DEBUG, or a settings module where start_server's
+    DJANGO_DEBUG=1 cannot be overridden)."""
+    return {
+        "DJANGO_HTTPS": "0",
+        "DJANGO_SECRET_KEY": secret_key,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+
+
 def child_env(**overrides: object) -> dict[str, str]:
     """The parent's environment, pointed at the test database, plus `overrides`."""
     env = {key: value for key, value in os.environ.items() if key not in _PARENT_ONLY}

@@ -1,5 +1,4 @@
-"""The collection guard refuses every way of asking for a transactional test without
-serialized_rollback, and lets the others through."""
+"""The collection guard refuses transactional tests without serialized_rollback."""
 
 from dataclasses import dataclass, field
 from typing import Any

@@ -35,7 +35,7 @@ from tests.integration.instrumented_server import InstrumentedServer
 from tests.integration.live_server import free_port, unique_prefix
 from tests.integration.socket_clients import make_stream_users, session_cookie
 from tests.load.harness import CpuWindow
-from tests.processes import Processes
+from tests.processes import Processes, production_http_env
 
 __all__ = ["drill_processes"]
 
@@ -56,16 +56,10 @@ BASELINE_KEYS = ("connections_active", "layer_channels", "layer_groups")
 
 
 def production_env() -> dict[str, object]:
-    """DEBUG off as in production, over plain HTTP on 127.0.0.1, sharing the test's secret
-    key (the sessions the test logged in are signed with it)."""
+    """DEBUG off, sharing the test's secret key (its sessions are signed with it)."""
     from django.conf import settings
 
-    return dict(
-        DJANGO_DEBUG="0",
-        DJANGO_HTTPS="0",
-        DJANGO_SECRET_KEY=settings.SECRET_KEY,
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-    )
+    return {"DJANGO_DEBUG": "0", **production_http_env(settings.SECRET_KEY)}
 
 
 def _at_baseline(state: dict[str, Any]) -> bool:

@@ -124,14 +124,13 @@ def _steps(options: argparse.Namespace) -> list[tuple[float | None, int]]:
 
 def _server_env(options: argparse.Namespace) -> dict[str, object]:
     """The server's settings beyond start_server's: production's DEBUG off, worker loops."""
+    from tests.processes import production_http_env
+
     env: dict[str, object] = {}
     if options.no_debug:
-        # As production runs, less HTTPS (the traders speak plain HTTP to 127.0.0.1).
         env.update(
             DJANGO_SETTINGS_MODULE="tests.load.settings_nodebug",
-            DJANGO_HTTPS="0",
-            DJANGO_SECRET_KEY=f"bench-{uuid.uuid4().hex}",
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            **production_http_env(f"bench-{uuid.uuid4().hex}"),
         )
     if options.worker_threads:
         env["ORDER_WORKER_THREADS"] = options.worker_threads

@@ -1,5 +1,4 @@
-"""A subscribe's snapshots cost four reads however much the account holds: no row's
-relation is fetched one by one while the frames are built."""
+"""A subscribe's three snapshots cost four reads, however much the account holds."""
 
 from decimal import Decimal
 from typing import Any
@@ -11,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from realtime.conf import CHANNELS
 from realtime.snapshots import snapshot_frames
 from tests.factories import make_account
+from tests.trading.order_api import submit_limit
 from trading.services.orders import order_submit
 
 pytestmark = pytest.mark.django_db
@@ -21,14 +21,7 @@ def test_the_three_snapshots_are_four_reads(work_queue: Any) -> None:
     for symbol in ("AAPL", "MSFT", "NVDA"):
         order_submit(account=account, symbol=symbol, side="buy", qty=Decimal("1"), type="market")
     work_queue()
-    order_submit(
-        account=account,
-        symbol="AAPL",
-        side="buy",
-        qty=Decimal("1"),
-        type="limit",
-        limit_price=Decimal("1.00"),
-    )
+    submit_limit(account, price="1.00")
     work_queue()
 
     with CaptureQueriesContext(connection) as queries:

@@ -10,6 +10,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import make_account
+from tests.trading.order_api import submit_limit
 from trading.enums import OPEN_ORDER_STATUSES, OrderStatus
 from trading.models import (
     BrokerAccount,
@@ -53,14 +54,7 @@ def _loaded(instance: models.Model) -> list[tuple[str, str, str]]:
 
 def _books(account: BrokerAccount) -> None:
     order_submit(account=account, symbol="AAPL", side="buy", qty=Decimal("3"), type="market")
-    order_submit(
-        account=account,
-        symbol="MSFT",
-        side="buy",
-        qty=Decimal("1.5"),
-        type="limit",
-        limit_price=Decimal("1.2345"),
-    )
+    submit_limit(account, price="1.2345", qty="1.5", symbol="MSFT")
 
 
 def test_every_model_on_the_order_path_loads_as_the_orm_loads_it(work_queue: Any) -> None:
