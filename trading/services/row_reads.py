@@ -183,6 +183,9 @@ def _within_range(
     cleaned: dict[str, Any] | None = None
     for key, value in where.items():
         name, _, lookup = key.partition("__")
+        values = value if lookup == "in" else (value,)
+        if not any(isinstance(item, int) for item in values):
+            continue  # the common case, without a field lookup
         field = _field(model, name)
         if lookup == "in":
             kept = [item for item in value if not _out_of_range(field, item, connection)]
@@ -234,13 +237,14 @@ def rows_read(
     `field=None`), or "name__in" to a sequence. An empty IN matches nothing, as the ORM's
     does, without a query.
     """
-    _filter_shape(where)  # refuses what it cannot read before anything else
+    shape = _filter_shape(where)  # refuses what it cannot read before anything else
     connection = _connection(model, for_update)
     checked = _within_range(model, where, connection)
     if checked is None:
         return []
-    where = checked
-    shape = _filter_shape(where)
+    if checked is not where:  # an IN lost values: another shape
+        where = checked
+        shape = _filter_shape(where)
     if any(count == 0 for _, count in shape):
         return []
     if for_update and connection.features.has_select_for_update and connection.get_autocommit():
