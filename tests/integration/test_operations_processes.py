@@ -124,16 +124,21 @@ async def test_stats_sum_both_processes_and_a_killed_one_drops_out(
     on_b = await login(b.base_url, "live-trader", PASSWORD)
     sockets = [await _socket(a, on_a), await _socket(a, on_a), await _socket(b, on_b)]
 
+    # A process's report is a snapshot taken every 0.5 s: one taken between a socket's accept
+    # and its subscribe counts the socket but not yet its channel, so wait for both.
     both = await _stats_until(
         staff,
         a,
-        lambda s: s["activeConnections"] == 3 and len(s["processes"]) == 2,
+        lambda s: (
+            s["activeConnections"] == 3
+            and len(s["processes"]) == 2
+            and s["channels"].get("orders") == 3
+        ),
         timeout=15,  # reports every 0.5 s; the margin is for a loaded CI machine
-        what="3 sockets over 2 processes",
+        what="3 sockets subscribed to orders over 2 processes",
     )
     assert both["mode"] == "distributed"
     assert sorted(p["activeConnections"] for p in both["processes"]) == [1, 2]
-    assert both["channels"]["orders"] == 3
     staff_b = await login(b.base_url, "operator", PASSWORD)
     # Either process answers for the deployment (the same reports, read from Redis).
     await _stats_until(
