@@ -17,13 +17,12 @@ from portfolio_stream.asgi import application
 from realtime.events import parse_event
 from tests.realtime.client_state import CHANNELS, TERMINAL_ORDER_STATUSES, ClientState
 from tests.realtime.conftest import HOST, ORIGIN
-from trading.broker.simulated.venue import match_symbol
 from trading.models import BrokerAccount, Instrument, Order
 from trading.money import MONEY_PLACES
 from trading.services.common import DomainError
-from trading.services.fills import trade_update_apply
 from trading.services.orders import order_cancel_request, order_submit
 from trading.services.prices import price_apply
+from trading.services.venue_matching import venue_match
 from trading.worker import run_worker
 
 SYMBOLS = ("AAPL", "MSFT", "NVDA")
@@ -248,7 +247,7 @@ def tick(symbol: str, drift: Decimal) -> None:
     assert price is not None
     price = (price * (1 + drift)).quantize(MONEY_PLACES)
     price_apply(symbol=symbol, price=price, at=timezone.now())
-    match_symbol(symbol, price, trade_update_apply, Decimal(MAX_FILL_QTY))
+    venue_match(symbol, price, max_fill_qty=Decimal(MAX_FILL_QTY))
 
 
 def current_seqs(account: BrokerAccount) -> dict[str, int]:

@@ -8,15 +8,14 @@ import pytest
 from django.db import connection
 
 from tests.factories import make_account, set_price
-from trading.broker.simulated.venue import match_symbol
 from trading.domain import MARKET_COLLAR
 from trading.enums import OrderStatus
 from trading.models import BrokerAccount, Fill, Order, SimulatedOrder
 from trading.money import to_money, to_price
 from trading.services.common import DomainError
-from trading.services.fills import trade_update_apply
 from trading.services.orders import order_submit
 from trading.services.prices import price_apply
+from trading.services.venue_matching import venue_match
 
 D = Decimal
 NOW = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)
@@ -34,7 +33,7 @@ def _liquidity(settings):
 def tick(symbol: str, price: Decimal) -> None:
     """One step of the simulated market: mark the books, then work the venue's orders."""
     price_apply(symbol=symbol, price=price, at=NOW)
-    match_symbol(symbol, price, trade_update_apply, LIQUIDITY)
+    venue_match(symbol, price, max_fill_qty=LIQUIDITY)
 
 
 def rising(start: Decimal, step: Decimal, ticks: int) -> list[Decimal]:

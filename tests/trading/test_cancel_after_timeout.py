@@ -13,12 +13,12 @@ from tests.fake_alpaca.fixtures import (  # noqa: F401 - fixtures
 )
 from trading.broker.alpaca import gateway as alpaca_gateway_module
 from trading.broker.alpaca.gateway import AlpacaGateway
-from trading.broker.simulated.venue import SimulatedGateway, match_symbol
+from trading.broker.simulated.venue import SimulatedGateway
 from trading.broker.types import BrokerUnavailable, TradeUpdate
 from trading.enums import JobKind, JobStatus, OrderStatus
 from trading.models import BrokerAccount, Order, OrderJob, SimulatedOrder
-from trading.services.fills import trade_update_apply
 from trading.services.orders import order_cancel_request, order_submit
+from trading.services.venue_matching import venue_match
 
 D = Decimal
 
@@ -110,7 +110,7 @@ def test_a_fill_before_the_broker_confirms_the_cancel_is_booked_as_a_fill(
     monkeypatch.undo()
 
     # The price reaches the limit before the cancel job runs: the venue fills the order.
-    assert match_symbol("AAPL", D("150.00"), trade_update_apply, D("1000")) == 1
+    assert venue_match("AAPL", D("150.00"), max_fill_qty=D("1000")) == 1
     work_queue()
 
     order.refresh_from_db()

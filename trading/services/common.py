@@ -44,6 +44,17 @@ def account_lock(account_id: int) -> BrokerAccount:
     return row_get(BrokerAccount, for_update=True, pk=account_id)
 
 
+def accounts_lock(account_ids: list[int]) -> None:
+    """Lock several accounts' rows, in id order: the order every path locking more than one
+    takes, so two of them never wait on each other in a cycle."""
+    list(
+        BrokerAccount.objects.select_for_update()
+        .filter(pk__in=account_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def account_lock_for_user(user_id: int) -> BrokerAccount:
     """account_lock, the account found by its user (one per user): BrokerAccount.DoesNotExist
     if the user has none."""

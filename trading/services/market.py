@@ -8,15 +8,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from trading.broker.simulated.market import RandomWalkFeed
-from trading.broker.simulated.venue import match_symbol
 from trading.enums import TERMINAL_ORDER_STATUSES
 from trading.models import Instrument, SimulatedOrder
 from trading.services.accounts import trading_day_today
 from trading.services.common import connections_recycle
 from trading.services.equity_history import EquityRecorder
-from trading.services.fills import trade_update_apply
 from trading.services.gateways import simulated_max_fill_qty
 from trading.services.prices import prices_apply, trading_day_roll
+from trading.services.venue_matching import venue_match
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ def market_tick(market: SimulatedMarket) -> int:
     max_fill_qty = simulated_max_fill_qty()
     for tick in ticks:
         if tick.symbol in resting:
-            match_symbol(tick.symbol, tick.price, trade_update_apply, max_fill_qty)
+            venue_match(tick.symbol, tick.price, max_fill_qty=max_fill_qty)
     return len(ticks)
 
 

@@ -5,13 +5,11 @@ from decimal import Decimal
 from django.utils import timezone
 
 from trading.broker.simulated.market import MIN_PRICE
-from trading.broker.simulated.venue import match_symbol
 from trading.models import Instrument
 from trading.money import to_money
 from trading.services.common import DomainError
-from trading.services.fills import trade_update_apply
-from trading.services.gateways import simulated_max_fill_qty
 from trading.services.prices import price_apply
+from trading.services.venue_matching import venue_match
 
 # A nudge is for watching a page react, not for crashing the market.
 MAX_NUDGE_PERCENT = Decimal("50")
@@ -29,5 +27,5 @@ def price_nudge(*, symbol: str, percent: Decimal) -> Decimal:
         raise DomainError(f"No tradable symbol {symbol!r} with a price.", field="symbol")
     price = max(to_money(instrument.price * (1 + percent / 100)), MIN_PRICE)
     price_apply(symbol=instrument.symbol, price=price, at=timezone.now())
-    match_symbol(instrument.symbol, price, trade_update_apply, simulated_max_fill_qty())
+    venue_match(instrument.symbol, price)
     return price

@@ -1,7 +1,7 @@
 """The simulated broker's venue: accepts, matches and cancels orders, emitting trade updates."""
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
@@ -201,16 +201,43 @@ def match_orders(
     return executions
 
 
-def match_symbol(symbol: str, price: Decimal, sink: TradeUpdateSink, max_fill_qty: Decimal) -> int:
-    """A new price reached the venue: work the open orders in that symbol, oldest first."""
+def _no_accounts_lock(account_ids: list[int]) -> None:
+    """For a sink that locks nothing of its own."""
+
+
+def match_symbol(
+    symbol: str,
+    price: Decimal,
+    sink: TradeUpdateSink,
+    max_fill_qty: Decimal,
+    *,
+    accounts_lock: Callable[[list[int]], object] = _no_accounts_lock,
+) -> int:
+    """A new price reached the venue: work the open orders in that symbol, oldest first.
+
+    `accounts_lock` takes the sink's locks on the given accounts, in id order. Where the
+    orders to fill belong to several accounts, their venue positions and then their accounts
+    are locked in account id order before the first booking: booked oldest order first,
+    two symbols matched at once (the market's tick and an operator's nudge, or two market
+    processes) would lock the same two accounts in opposite orders and deadlock.
+    """
     with transaction.atomic():
-        open_orders = (
+        open_orders = list(
             SimulatedOrder.objects.select_for_update()
             .filter(symbol=symbol)
             .exclude(status__in=TERMINAL_ORDER_STATUSES)
             .order_by("submitted_at")
         )
-        return match_orders(list(open_orders), price, sink, max_fill_qty)
+        holders = sorted({o.account_id for o in open_orders if _is_marketable(o, price)})
+        if len(holders) > 1:  # one account's bookings take the usual order on their own
+            list(
+                SimulatedPosition.objects.select_for_update()
+                .filter(symbol=symbol, account_id__in=holders)
+                .order_by("account_id")
+                .values_list("pk", flat=True)
+            )
+            accounts_lock(holders)
+        return match_orders(open_orders, price, sink, max_fill_qty)
 
 
 class _DuplicateOrderError(Exception):
