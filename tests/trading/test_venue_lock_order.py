@@ -14,21 +14,16 @@ from trading.enums import OrderStatus
 from trading.models import Order, SimulatedOrder
 from trading.services.fills import trade_update_apply
 from trading.services.venue_matching import venue_match
-from trading.work_queue import job_claim_next
-from trading.worker import job_run
 
 _ON_POSTGRES = django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-
-
-def _jobs_run() -> None:
-    while (job := job_claim_next(worker_id="w")) is not None:
-        job_run(job, worker_id="w")
 
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not _ON_POSTGRES, reason="row locks are PostgreSQL's; SQLite's writes queue")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_symbols_matched_at_once_fill_every_order_without_a_deadlock(monkeypatch, settings):
+def test_two_symbols_matched_at_once_fill_every_order_without_a_deadlock(
+    monkeypatch, settings, work_queue
+):
     settings.SIMULATED_BROKER_LATENCY_SECONDS = 0.0
     set_price("AAPL", "200.00")
     set_price("MSFT", "100.00")
@@ -42,7 +37,7 @@ def test_two_symbols_matched_at_once_fill_every_order_without_a_deadlock(monkeyp
         (high, "MSFT", "50.00"),
     ]:
         submit_limit(account, price=limit, symbol=symbol)
-        _jobs_run()
+        work_queue()
     assert SimulatedOrder.objects.filter(status=OrderStatus.NEW).count() == 4
 
     real = trade_update_apply
