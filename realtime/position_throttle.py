@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from realtime.coalescing import CoalescingBuffer
 from realtime.events import BatchUpdate, portfolio_event_adapter
+from realtime.throttle_window import LastFrame, window_wait
 from realtime.wire import WireFrame
 
 
@@ -29,7 +30,8 @@ class PositionThrottle:
         self._later = later
         # The window's frames, in seq order, as they arrived.
         self._frames: list[WireFrame] = []
-        self._flushed_at = float("-inf")
+        # The last frame this window let out.
+        self._last: LastFrame | None = None
         # Bumped by every flush: a window's timer that finds another value is stale.
         self._token = 0
 
@@ -49,7 +51,8 @@ class PositionThrottle:
         if urgent:
             self.flush()
         elif was_empty and self._frames:
-            wait = self._flushed_at + self.window_seconds - asyncio.get_running_loop().time()
+            now = asyncio.get_running_loop().time()
+            wait = window_wait(self._last, now, self._frames[0].changed_at, self.window_seconds)
             if wait <= 0:
                 self.flush()
             else:
@@ -61,8 +64,9 @@ class PositionThrottle:
         frames, self._frames = self._frames, []
         if not frames:
             return
-        self._flushed_at = asyncio.get_running_loop().time()
-        self._emit(frames[0] if len(frames) == 1 else _merged(frames))
+        frame = frames[0] if len(frames) == 1 else _merged(frames)
+        self._last = LastFrame(asyncio.get_running_loop().time(), frame.changed_at)
+        self._emit(frame)
 
     def _flush_if(self, token: int) -> None:
         """A window's timer: stale if the window was flushed (and maybe reopened) since."""

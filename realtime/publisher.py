@@ -28,6 +28,7 @@ from realtime.events import BatchUpdate, ChannelEvent
 from realtime.events.encoded import EncodedEvent
 from realtime.groups import channel_group, control_group
 from realtime.layers import group_send_many
+from realtime.throttle_window import LastFrame, window_wait
 from realtime.wire import WireFrame
 
 logger = logging.getLogger(__name__)
@@ -57,8 +58,8 @@ class Publisher:
         self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] | None = None
         self._sender: asyncio.Task[None] | None = None
         self._buffers: dict[tuple[int, str], CoalescingBuffer] = {}
-        # When each (user, channel) last sent: coalescing is a throttle, not a delay.
-        self._last_sent: dict[tuple[int, str], float] = {}
+        # What each (user, channel) last sent: coalescing is a throttle, not a delay.
+        self._last_sent: dict[tuple[int, str], LastFrame] = {}
         # Calls handed over by other threads, in order. One loop wake-up takes all that
         # came meanwhile: call_soon_threadsafe per event wrote to the loop's self-pipe
         # every time, and a price tick hands over thousands of events.
@@ -249,9 +250,12 @@ class Publisher:
     ) -> None:
         now = asyncio.get_running_loop().time()
         if len(self._last_sent) > MAX_THROTTLE_ENTRIES:
-            self._last_sent = {k: t for k, t in self._last_sent.items() if now - t < self._window}
-        self._last_sent[(user_id, event.channel)] = now
-        message = WireFrame.of(event).to_message(urgent=urgent)
+            self._last_sent = {
+                k: last for k, last in self._last_sent.items() if now - last.sent_at < self._window
+            }
+        frame = WireFrame.of(event)
+        self._last_sent[(user_id, event.channel)] = LastFrame(now, frame.changed_at)
+        message = frame.to_message(urgent=urgent)
         self._enqueue(channel_group(user_id, event.channel), message)
 
     def _accept_many(
@@ -275,7 +279,8 @@ class Publisher:
                 buffer = None
             if buffer is None:
                 loop = asyncio.get_running_loop()
-                wait = self._last_sent.get(key, -self._window) + self._window - loop.time()
+                now = loop.time()
+                wait = window_wait(self._last_sent.get(key), now, _changed_at(event), self._window)
                 # A quiet channel (wait <= 0): this change goes out on the loop's next turn
                 # with whatever the same hand-off brings for the channel; the ones that
                 # follow within the window wait for its end and leave as one frame. A
@@ -308,6 +313,11 @@ class Publisher:
             sent = frame.size if isinstance(frame, EncodedEvent) else 1
         stats.record_coalesced(received - sent)
         self._send_event(key[0], frame, urgent=False)
+
+
+def _changed_at(event: ChannelEvent | EncodedEvent) -> float:
+    """When an event's change happened, in epoch seconds (a WireFrame's changed_at)."""
+    return event.changed_at if isinstance(event, EncodedEvent) else event.ts.timestamp()
 
 
 publisher = Publisher()
