@@ -1,9 +1,10 @@
 """Position updates of one socket in windows: the newest value per symbol, one frame a window.
 
 A quiet socket gets a change at once; the changes that follow within the window leave
-together at its end. A trade-caused (urgent) change flushes the window at once, so a fill
-never waits. Events on both sides of a seq gap never share a batch, or the client would
-not see the gap.
+together at its end (a window after the last frame left, or once a change is a window
+newer than that frame's, whichever comes first: realtime.throttle_window). A
+trade-caused (urgent) change flushes the window at once, so a fill never waits. Events on
+both sides of a seq gap never share a batch, or the client would not see the gap.
 
 A window that holds one frame sends that frame's text as the publisher made it; only
 a window that merges several frames parses them and serializes the batch.
