@@ -29,7 +29,7 @@ from realtime.events.encoded import EncodedEvent
 from realtime.groups import channel_group, control_group
 from realtime.layers import group_send_many
 from realtime.throttle_window import LastFrame, window_wait
-from realtime.wire import WireFrame
+from realtime.wire import WireFrame, changed_at_of
 
 logger = logging.getLogger(__name__)
 
@@ -279,8 +279,8 @@ class Publisher:
                 buffer = None
             if buffer is None:
                 loop = asyncio.get_running_loop()
-                now = loop.time()
-                wait = window_wait(self._last_sent.get(key), now, _changed_at(event), self._window)
+                last = self._last_sent.get(key)
+                wait = window_wait(last, loop.time(), changed_at_of(event), self._window)
                 # A quiet channel (wait <= 0): this change goes out on the loop's next turn
                 # with whatever the same hand-off brings for the channel; the ones that
                 # follow within the window wait for its end and leave as one frame. A
@@ -313,11 +313,6 @@ class Publisher:
             sent = frame.size if isinstance(frame, EncodedEvent) else 1
         stats.record_coalesced(received - sent)
         self._send_event(key[0], frame, urgent=False)
-
-
-def _changed_at(event: ChannelEvent | EncodedEvent) -> float:
-    """When an event's change happened, in epoch seconds (a WireFrame's changed_at)."""
-    return event.changed_at if isinstance(event, EncodedEvent) else event.ts.timestamp()
 
 
 publisher = Publisher()

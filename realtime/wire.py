@@ -39,7 +39,7 @@ class WireFrame:
             first_seq=event.from_seq if isinstance(event, BatchUpdate) else event.seq,
             seq=event.seq,
             type=event.type,
-            changed_at=event.ts.timestamp(),
+            changed_at=changed_at_of(event),
             text=event.model_dump_json(),
         )
 
@@ -64,3 +64,8 @@ class WireFrame:
         except (KeyError, TypeError, ValueError):
             return None
         return frame if isinstance(text, str) else None
+
+
+def changed_at_of(event: ChannelEvent | BatchUpdate | EncodedEvent) -> float:
+    """When an event's (newest) change happened, in epoch seconds: a WireFrame's changed_at."""
+    return event.changed_at if isinstance(event, EncodedEvent) else event.ts.timestamp()
